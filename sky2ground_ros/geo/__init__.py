@@ -1,0 +1,1 @@
+"""geo sub-package."""

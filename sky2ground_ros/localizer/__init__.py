@@ -1,0 +1,1 @@
+"""localizer sub-package."""

@@ -1,0 +1,1 @@
+"""ros sub-package."""
