@@ -60,4 +60,5 @@ log "sky2ground_ros (editable)"
 "${pip[@]}" install -q --no-deps --no-build-isolation -e "$root"
 "${pip[@]}" check
 "$venv/bin/python" -c 'import torch, sys; sys.exit(0 if torch.__version__.startswith("2.13.0") else f"unexpected torch {torch.__version__}")'
+touch "$venv/COLCON_IGNORE"  # keep colcon from crawling the venv's share/*/package.xml
 log "environment ready: $venv"
