@@ -1,0 +1,83 @@
+"""Turn camera messages (rclpy or rosbags objects alike) into validated RGB frames.
+
+Raw images are converted by rosbags-image (correct for rgb8/bgr8/mono8/16-bit), compressed
+ones by OpenCV; this module adds the checks that keep bad input from reaching the model:
+every problem becomes a `BadFrameError` with a reason that the node reports in /diagnostics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+from rosbags.image import ImageConversionError, ImageError, ImageFormatError, message_to_cvimage
+
+COLOR_ENCODINGS = frozenset(
+    {"rgb8", "bgr8", "rgba8", "bgra8", "mono8", "rgb16", "bgr16", "rgba16", "bgra16", "mono16"}
+)
+
+
+class BadFrameError(ValueError):
+    """A camera message that cannot be used; `reason` is short and user-facing."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CameraIntrinsics:
+    """Pinhole intrinsics of one camera stream, in pixels of its image."""
+
+    K: np.ndarray  # 3x3
+    width: int
+    height: int
+
+
+def decode_rgb(msg: Any) -> np.ndarray:
+    """Decode sensor_msgs/Image or CompressedImage to an HxWx3 uint8 RGB array."""
+    if hasattr(msg, "format") and not hasattr(msg, "encoding"):
+        return _decode_compressed(msg)
+    if msg.width == 0 or msg.height == 0:
+        raise BadFrameError(f"zero-size image {msg.width}x{msg.height}")
+    if msg.encoding not in COLOR_ENCODINGS:
+        raise BadFrameError(f"unsupported encoding '{msg.encoding}' (need a colour/mono image)")
+    if msg.step < msg.width or len(msg.data) < msg.step * msg.height:
+        raise BadFrameError(
+            f"image data of {len(msg.data)} bytes does not fill {msg.height} rows of step "
+            f"{msg.step}"
+        )
+    try:
+        image = message_to_cvimage(msg, "rgb8")
+    except (ImageError, ImageConversionError, ImageFormatError, TypeError, ValueError) as error:
+        raise BadFrameError(f"cannot convert image: {error}") from error
+    return np.ascontiguousarray(image, dtype=np.uint8)
+
+
+def _decode_compressed(msg: Any) -> np.ndarray:
+    """JPEG/PNG bytes to RGB; OpenCV reports undecodable data as None, not an exception."""
+    if len(msg.data) == 0:
+        raise BadFrameError("empty compressed image")
+    bgr = cv2.imdecode(np.frombuffer(bytes(msg.data), dtype=np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None or bgr.size == 0:
+        raise BadFrameError(f"cannot decode compressed image (format '{msg.format}')")
+    return np.ascontiguousarray(bgr[..., ::-1])
+
+
+def parse_camera_info(msg: Any) -> CameraIntrinsics:
+    """Validate sensor_msgs/CameraInfo and return its intrinsics matrix."""
+    K = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
+    if not np.all(np.isfinite(K)):
+        raise BadFrameError("CameraInfo K has non-finite entries")
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    if fx <= 0 or fy <= 0:
+        raise BadFrameError(f"CameraInfo K has no focal length (fx={fx}, fy={fy})")
+    if msg.width == 0 or msg.height == 0:
+        raise BadFrameError("CameraInfo has zero image size")
+    if not (0 <= cx <= msg.width and 0 <= cy <= msg.height):
+        raise BadFrameError(
+            f"principal point ({cx}, {cy}) outside the {msg.width}x{msg.height} image"
+        )
+    return CameraIntrinsics(K=K, width=int(msg.width), height=int(msg.height))
