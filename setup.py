@@ -33,6 +33,7 @@ setup(
     entry_points={
         "console_scripts": [
             "sky2ground = sky2ground_ros.cli.main:main",
+            "satellite_tile_server = sky2ground_ros.ros.tile_server_node:main",
         ],
     },
 )
