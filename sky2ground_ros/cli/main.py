@@ -17,6 +17,7 @@ from sky2ground_ros import __version__
 COMMAND_MODULES: tuple[str, ...] = (
     "sky2ground_ros.cli.doctor",
     "sky2ground_ros.cli.selfcheck",
+    "sky2ground_ros.cli.export_onnx",
     "sky2ground_ros.cli.tiles",
 )
 
