@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sky2ground_ros.cli.selfcheck",
     "sky2ground_ros.cli.export_onnx",
     "sky2ground_ros.cli.tiles",
+    "sky2ground_ros.cli.make_synthetic",
+    "sky2ground_ros.cli.convert_colmap",
 )
 
 
