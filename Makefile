@@ -2,10 +2,13 @@
 # .venv first (idempotent: nothing is reinstalled while its inputs are unchanged).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.sky2ground-env
 ENV_INPUTS := requirements.txt constraints.txt setup.py setup.cfg package.xml \
 	tools/bootstrap.sh tools/build_interfaces.sh tools/cmake/wheel_python_include_fix.cmake \
-	$(shell find interfaces -type f 2>/dev/null)
+	$(shell find interfaces -type f 2>/dev/null | sort)
+# The stamp is named after the inputs' content, not their mtimes, so a fresh clone or a
+# checkout that rewrites files unchanged does not trigger a reinstall.
+ENV_HASH := $(shell cat $(ENV_INPUTS) | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.sky2ground-env-$(ENV_HASH)
 
 # Every test, demo and benchmark keeps DDS traffic on this host.
 export FASTDDS_DEFAULT_PROFILES_FILE := $(CURDIR)/config/fastdds_loopback.xml
@@ -15,8 +18,9 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
 
 env: $(STAMP)
 
-$(STAMP): $(ENV_INPUTS)
+$(STAMP):
 	bash tools/bootstrap.sh $(VENV)
+	rm -f $(VENV)/.sky2ground-env-*
 	touch $@
 
 test: $(STAMP)
@@ -38,7 +42,8 @@ format: $(STAMP)
 lock: $(STAMP)
 	{ echo "# Exact versions for tools/bootstrap.sh (regenerate with: make lock)."; \
 	  $(PY) -m pip freeze --all --exclude-editable | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/'; } > constraints.txt
-	touch $(STAMP)
+	rm -f $(VENV)/.sky2ground-env-*
+	touch $(VENV)/.sky2ground-env-$$(cat $(ENV_INPUTS) | sha256sum | cut -c1-16)
 
 clean-env:
 	rm -rf $(VENV)

@@ -29,7 +29,7 @@ def test_every_requirement_is_pinned_exactly() -> None:
 
 
 def test_environment_is_up_to_date_so_make_does_not_reinstall() -> None:
-    # `make -q` exits 0 only when the venv stamp is newer than every bootstrap input.
+    # `make -q` exits 0 only when the stamp named after the bootstrap inputs' hash exists.
     result = subprocess.run(["make", "-q", "env"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, "make would re-run the bootstrap: " + result.stdout
 
