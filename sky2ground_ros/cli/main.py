@@ -21,6 +21,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sky2ground_ros.cli.tiles",
     "sky2ground_ros.cli.make_synthetic",
     "sky2ground_ros.cli.convert_colmap",
+    "sky2ground_ros.cli.train",
+    "sky2ground_ros.cli.evaluate",
+    "sky2ground_ros.cli.benchmark",
 )
 
 

@@ -1,0 +1,245 @@
+"""The training loop of `sky2ground train`: SkyNet loss, AdamW + warmup/cosine, AMP, clipping,
+DDP, exact resume, CSV / TensorBoard logs and a tqdm progress bar.
+
+Outputs in run.out_dir: config.yaml, metrics.csv (train), val.csv, tensorboard/,
+checkpoints/step_N.pt + last.pt (resume state), model.safetensors (final weights, rank 0).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from sky2ground_ros.model import SkyNet
+from sky2ground_ros.model.weights import save_weights
+from sky2ground_ros.training.batches import (
+    gt_pose_encoding,
+    to_device,
+    train_loader,
+    validation_batches,
+)
+from sky2ground_ros.training.checkpoint import (
+    capture_rng_state,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
+from sky2ground_ros.training.config import TrainConfig
+from sky2ground_ros.training.distributed import (
+    DistContext,
+    init_distributed,
+    mean_over_ranks,
+    sum_over_ranks,
+)
+from sky2ground_ros.training.initialise import build_model
+from sky2ground_ros.training.losses import CameraLossConfig, LossConfig, loss_from_outputs
+from sky2ground_ros.training.metrics_log import MetricsLogger
+from sky2ground_ros.training.schedule import build_optimizer, build_scheduler
+from sky2ground_ros.views import ViewType
+
+WEIGHTS_NAME = "model.safetensors"
+CHECKPOINT_DIR = "checkpoints"
+VAL_KEYS = ("loss", "cam_sat_total", "cam_ground_aerial_total", "depth_total")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished run produced (weights only on rank 0)."""
+
+    steps: int
+    weights: Path | None
+    last_train: dict[str, float]
+    last_val: dict[str, float]
+    train_seconds: float
+    """Wall-clock training time summed over every (resumed) segment of the run."""
+
+
+def loss_config(config: TrainConfig) -> LossConfig:
+    """The SkyNet loss settings of a run."""
+    section = config.loss
+    return LossConfig(
+        weight_camera_satellite=section.weight_camera_satellite,
+        weight_camera_ground_aerial=section.weight_camera_ground_aerial,
+        weight_depth=section.weight_depth,
+        camera=CameraLossConfig(loss_type=section.camera_loss_type),  # type: ignore[arg-type]
+    )
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all ranks alike: identical initial weights)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _autocast(device: torch.device, enabled: bool) -> tuple[Any, torch.dtype | None]:
+    """Autocast context and its dtype on CUDA (bf16 if supported, else fp16); off elsewhere."""
+    if not enabled or device.type != "cuda":
+        return contextlib.nullcontext(), None
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast("cuda", dtype=dtype), dtype
+
+
+class Trainer:
+    """One training run; `fit()` trains to run.steps, resuming from a checkpoint if given."""
+
+    def __init__(self, config: TrainConfig, context: DistContext | None = None) -> None:
+        self.config = config
+        self.context = context or init_distributed(config.run.device)
+        if config.run.threads:
+            torch.set_num_threads(config.run.threads)
+        seed_everything(config.run.seed)
+        self.out_dir = Path(config.run.out_dir)
+        model, self.origin = build_model(config.model)
+        self.model: SkyNet = model.to(self.context.device).train()
+        self.network: nn.Module = self.model
+        if self.context.distributed:
+            ids = [self.context.device.index] if self.context.device.type == "cuda" else None
+            self.network = DistributedDataParallel(self.model, device_ids=ids)
+        self.optimizer = build_optimizer(self.model, config.optim)
+        self.scheduler = build_scheduler(self.optimizer, config.optim, config.run.steps)
+        self.autocast, amp_dtype = _autocast(self.context.device, config.optim.amp)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+        self.loss_config = loss_config(config)
+
+    def state(self, sampler: dict[str, int], train_seconds: float) -> dict[str, Any]:
+        """Everything needed to resume exactly (sampler: the curriculum's consumed state)."""
+        return {
+            "config": self.config.to_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "sampler": sampler,
+            "rng": capture_rng_state(),
+            "train_seconds": train_seconds,
+        }
+
+    def _restore(self, path: str | Path) -> tuple[int, dict[str, int], float]:
+        """Load a checkpoint; returns (step, curriculum sampler state, train seconds so far)."""
+        payload = load_checkpoint(path)
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.scheduler.load_state_dict(payload["scheduler"])
+        self.scaler.load_state_dict(payload["scaler"])
+        restore_rng_state(payload["rng"])
+        return int(payload["step"]), payload["sampler"], float(payload["train_seconds"])
+
+    def _step(self, batch: dict[str, Any]) -> tuple[dict[str, float], float]:
+        """One optimiser step; returns the loss scalars and the pre-clipping gradient norm."""
+        batch = to_device(batch, self.context.device)
+        with self.autocast:
+            outputs = self.network(batch["images"], batch["view_types"])
+        loss = loss_from_outputs(outputs, batch, gt_pose_encoding(batch), self.loss_config)
+        if not torch.isfinite(loss.total):
+            raise FloatingPointError(f"non-finite loss {loss.scalars()}")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss.total).backward()
+        self.scaler.unscale_(self.optimizer)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        clip = self.config.optim.grad_clip or float("inf")
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, clip))
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        scalars = loss.scalars()
+        aerial = batch["view_types"] == int(ViewType.AERIAL)
+        scalars["aerial_frames"] = float(aerial.sum(dim=1).float().mean())
+        return scalars, grad_norm
+
+    @torch.no_grad()
+    def validate(self, batches: list[dict[str, Any]]) -> dict[str, float]:
+        """Mean validation loss terms over every rank's windows (sample-weighted)."""
+        self.model.eval()
+        totals = torch.zeros(len(VAL_KEYS) + 1, dtype=torch.float64, device=self.context.device)
+        for batch in batches:
+            batch = to_device(batch, self.context.device)
+            with self.autocast:
+                outputs = self.model(batch["images"], batch["view_types"])
+            scalars = loss_from_outputs(
+                outputs, batch, gt_pose_encoding(batch), self.loss_config
+            ).scalars()
+            n = batch["images"].shape[0]
+            totals += torch.tensor([*(scalars[k] * n for k in VAL_KEYS), n], device=totals.device)
+        self.model.train()
+        totals = sum_over_ranks(totals, self.context)
+        count = float(totals[-1])
+        if not count:
+            return {}
+        return {k: v / count for k, v in zip(VAL_KEYS, totals[:-1].tolist(), strict=True)}
+
+    def fit(self, resume: str | Path | None = None) -> TrainResult:
+        """Train to run.steps (from `resume` if given); rank 0 writes logs and checkpoints."""
+        run, ctx = self.config.run, self.context
+        step, curriculum_state, train_seconds = 0, None, 0.0
+        if resume is not None:
+            step, curriculum_state, train_seconds = self._restore(resume)
+        loader, batches = train_loader(self.config, ctx, curriculum_state)
+        val_batches = validation_batches(self.config, ctx)
+        logger = None
+        if ctx.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / "config.yaml").write_text(self.config.to_yaml(), encoding="utf-8")
+            logger = MetricsLogger(self.out_dir, resume_step=step)
+        bar = tqdm(total=run.steps, initial=step, desc=self.config.name, disable=not ctx.is_main)
+        last_train: dict[str, float] = {}
+        last_val: dict[str, float] = {}
+        segment_start = time.perf_counter()
+        window_start, window_samples = segment_start, 0
+        for batch in loader:
+            scalars, grad_norm = self._step(batch)
+            step += 1
+            window_samples += batch["images"].shape[0] * ctx.world_size
+            bar.update(1)
+            if step % run.log_every == 0 or step == run.steps:
+                now = time.perf_counter()
+                last_train = mean_over_ranks(scalars, ctx)
+                row = {
+                    **last_train,
+                    "grad_norm": grad_norm,
+                    "lr": self.scheduler.get_last_lr()[0],
+                    "progress": step / run.steps,
+                    "samples_per_s": window_samples / max(now - window_start, 1e-9),
+                    "elapsed_s": train_seconds + now - segment_start,
+                }
+                window_start, window_samples = now, 0
+                bar.set_postfix(
+                    loss=f"{last_train['loss']:.3f}",
+                    cam_sat=f"{last_train['cam_sat_total']:.3f}",
+                    cam_ga=f"{last_train['cam_ground_aerial_total']:.3f}",
+                    lr=f"{row['lr']:.1e}",
+                )
+                if logger is not None:
+                    logger.log("metrics", step, row)
+            if val_batches and ((run.val_every and step % run.val_every == 0) or step == run.steps):
+                last_val = self.validate(val_batches)
+                if logger is not None:
+                    logger.log("val", step, last_val)
+            if step % run.checkpoint_every == 0 or step == run.steps:
+                elapsed = train_seconds + time.perf_counter() - segment_start
+                if ctx.is_main:
+                    sampler = batches.curriculum.state_dict(consumed=step * batches.global_batch)
+                    save_checkpoint(
+                        self.out_dir / CHECKPOINT_DIR,
+                        step,
+                        self.state(sampler, elapsed),
+                        run.keep_checkpoints,
+                    )
+        bar.close()
+        train_seconds += time.perf_counter() - segment_start
+        weights = None
+        if ctx.is_main:
+            weights = save_weights(self.model, self.out_dir / WEIGHTS_NAME)
+            if logger is not None:
+                logger.close()
+        return TrainResult(step, weights, last_train, last_val, train_seconds)
