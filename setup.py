@@ -34,6 +34,7 @@ setup(
         "console_scripts": [
             "sky2ground = sky2ground_ros.cli.main:main",
             "satellite_tile_server = sky2ground_ros.ros.tile_server_node:main",
+            "sky2ground_localizer = sky2ground_ros.ros.localizer_node:main",
         ],
     },
 )

@@ -48,3 +48,16 @@ def test_reset_starts_from_the_next_fix() -> None:
     smoother.reset()
     out = smoother.update(fix(5.0, [50, 0, 0]))
     assert np.allclose(out.position, [50, 0, 0])
+
+
+def test_slerp_matches_scipy_on_the_shortest_path() -> None:
+    from scipy.spatial.transform import Slerp
+
+    from sky2ground_ros.localizer.smoothing import slerp
+
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        pair, fraction = Rotation.random(2, random_state=rng), rng.random()
+        expected = Slerp([0.0, 1.0], pair)(fraction)
+        got = Rotation.from_quat(slerp(pair[0].as_quat(), -pair[1].as_quat(), fraction))
+        assert (expected.inv() * got).magnitude() < 1e-9

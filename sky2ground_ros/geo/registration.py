@@ -189,17 +189,17 @@ def register_tiles(
     problem = _Problem(pred, known, conf, config)
     if problem.collinear(np.arange(n)):
         return RegistrationResult(False, f"the {n} tile centres are collinear (or coincide)")
-    best = problem.search()
+    best, all_agree = problem.search()
     if best is None:
         return RegistrationResult(False, "no tile pair gives a consistent similarity")
-    sim, inliers = problem.refine(best)
-    if problem.conf[inliers].sum() <= 0.0:
-        return RegistrationResult(False, "every agreeing tile has zero confidence")
+    sim, inliers = (best, np.arange(n)) if all_agree else problem.refine(best)
     if len(inliers) <= config.min_inlier_ratio * n:
         return RegistrationResult(
             False, f"only {len(inliers)} of {n} tiles agree (need more than half)"
         )
-    if problem.collinear(inliers):
+    if problem.conf[inliers].sum() <= 0.0:
+        return RegistrationResult(False, "every agreeing tile has zero confidence")
+    if len(inliers) < n and problem.collinear(inliers):  # all tiles were checked above
         return RegistrationResult(
             False, f"the {len(inliers)} agreeing tile centres are collinear: rotation unobservable"
         )
@@ -320,8 +320,13 @@ class _Problem:
             np.linalg.norm(rotation, axis=1) / self.rotation_threshold,
         )
 
-    def search(self) -> Sim3 | None:
-        """Best MSAC hypothesis over tile pairs (and all tiles together)."""
+    def search(self) -> tuple[Sim3 | None, bool]:
+        """Best MSAC hypothesis over all tiles together and tile pairs; True when all agree.
+
+        The all-tiles fit comes first: when every tile is an inlier of it, no hypothesis can
+        have more inliers and `refine` would only refit on all tiles again, so the pairs and
+        the refinement are skipped (the usual case for a good window, and most of the time).
+        """
         n = len(self.conf)
         pairs = list(itertools.combinations(range(n), 2))
         if len(pairs) > self.config.max_hypotheses:
@@ -329,15 +334,18 @@ class _Problem:
             chosen = rng.choice(len(pairs), self.config.max_hypotheses, replace=False)
             pairs = [pairs[i] for i in sorted(chosen)]
         best, best_cost = None, np.inf
-        for sample in [*pairs, tuple(range(n))]:
+        for sample in [tuple(range(n)), *pairs]:
             try:
                 sim = self.fit(sample)
             except DegenerateGeometryError:
                 continue
-            cost = float(np.minimum(self.normalised_errors(sim) ** 2, 1.0).sum())
+            errors = self.normalised_errors(sim)
+            if len(sample) == n and np.all(errors < 1.0):
+                return sim, True
+            cost = float(np.minimum(errors**2, 1.0).sum())
             if cost < best_cost:
                 best, best_cost = sim, cost
-        return best
+        return best, False
 
     def refine(self, sim: Sim3) -> tuple[Sim3, np.ndarray]:
         """Local optimisation: refit on the inliers until the inlier set stops changing."""

@@ -11,9 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.transform import Rotation, Slerp
 
 CHI2_3DOF_99 = 11.345
+
+
+def slerp(q0: np.ndarray, q1: np.ndarray, fraction: float) -> np.ndarray:
+    """Shortest-path spherical interpolation of unit quaternions (x, y, z, w).
+
+    Written out rather than through scipy's Slerp, which costs ~0.2 ms per call to build.
+    """
+    q0 = q0 / np.linalg.norm(q0)
+    q1 = q1 / np.linalg.norm(q1)
+    dot = float(q0 @ q1)
+    if dot < 0.0:
+        q1, dot = -q1, -dot
+    angle = np.arccos(min(dot, 1.0))
+    if angle < 1e-9:
+        return q0.copy()
+    out = (np.sin((1.0 - fraction) * angle) * q0 + np.sin(fraction * angle) * q1) / np.sin(angle)
+    return out / np.linalg.norm(out)
 
 
 @dataclass(frozen=True)
@@ -65,8 +81,7 @@ class PoseSmoother:
         prior_rot_var = np.trace(prior.covariance[3:, 3:]) + 3 * self.rotation_noise_rad2_per_s * dt
         fix_rot_var = np.trace(fix.covariance[3:, 3:])
         weight = prior_rot_var / (prior_rot_var + fix_rot_var)
-        rotations = Rotation.from_quat(np.stack([prior.quaternion, fix.quaternion]))
-        quaternion = Slerp([0.0, 1.0], rotations)(weight).as_quat()
+        quaternion = slerp(prior.quaternion, fix.quaternion, weight)
         rot_cov = fix.covariance[3:, 3:] * (1.0 - weight)
 
         covariance = np.zeros((6, 6))

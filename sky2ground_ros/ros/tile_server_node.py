@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
@@ -59,8 +60,8 @@ def geo_tile_message(tile: Tile, node: Node) -> GeoTile:
 class SatelliteTileServer(Node):
     """Serves the tiles around a requested point from one configured source."""
 
-    def __init__(self) -> None:
-        super().__init__(NODE_NAME)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(NODE_NAME, **kwargs)
         source = self.declare_parameter("source", "").value
         cache_dir = self.declare_parameter("cache_dir", "").value
         default_zoom = self.declare_parameter("default_zoom", 0).value

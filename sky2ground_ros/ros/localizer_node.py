@@ -1,0 +1,662 @@
+"""ROS 2 lifecycle node `sky2ground_localizer`: camera frames + satellite tiles → geo pose.
+
+Subscribes (sensor-data QoS) to one or more cameras (Image or CompressedImage, plus
+CameraInfo) matched by approximate time, an optional NavSatFix prior and optional
+Odometry. Publishes TF per REP-105 (``map → odom`` with odometry, else ``map → base_link``;
+static ``earth → map`` in ECEF), ``~/pose`` (PoseWithCovarianceStamped), ``~/fix``
+(NavSatFix) and ``/diagnostics``. The model loads in ``configure`` and is freed in
+``cleanup``; with ``autostart`` (default) the node configures and activates itself.
+Inference runs on the `Localizer`'s own thread, never on the executor. Parameters:
+`localizer_params.NODE_PARAMETERS`, config/sky2ground.yaml.
+"""
+
+from __future__ import annotations
+
+import gc
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import rclpy
+import torch
+from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from geometry_msgs.msg import PoseWithCovarianceStamped
+from nav_msgs.msg import Odometry
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
+from rclpy.signals import SignalHandlerOptions
+from rclpy.subscription import Subscription
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, NavSatFix
+from tf2_msgs.msg import TFMessage
+
+from sky2ground_ros.localizer.frames import (
+    BadFrameError,
+    CameraIntrinsics,
+    decode_rgb,
+    parse_camera_info,
+)
+from sky2ground_ros.localizer.geometry import (
+    TransformTree,
+    default_camera_extrinsic,
+    enu_in_ecef,
+    from_xyz_quat,
+    inverse,
+    to_xyz_quat,
+)
+from sky2ground_ros.localizer.keyframes import FrameSet, KeyframeWindow
+from sky2ground_ros.localizer.odometry import OdometryBuffer
+from sky2ground_ros.localizer.pipeline import (
+    CameraMount,
+    LocalizationResult,
+    Localizer,
+    WindowRequest,
+    select_device,
+)
+from sky2ground_ros.localizer.preprocess import to_model_input
+from sky2ground_ros.localizer.prior import BadFixError, GeoPrior, PriorSelector, validate_fix
+from sky2ground_ros.localizer.smoothing import PoseEstimate
+from sky2ground_ros.localizer.sync import ApproximateTimeSync
+from sky2ground_ros.localizer.tile_frames import TileProvider
+from sky2ground_ros.model.skynet import SkyNet
+from sky2ground_ros.model.weights import WeightsError, load_model
+from sky2ground_ros.resources import find_share_file
+from sky2ground_ros.ros.dds import ensure_local_dds
+from sky2ground_ros.ros.diagnostics import diagnostic_array, diagnostic_status
+from sky2ground_ros.ros.localizer_params import (
+    CameraSettings,
+    camera_settings,
+    declare_parameters,
+    initial_position,
+    keyframe_policy,
+    localizer_config,
+    map_origin,
+    parameter_values,
+)
+from sky2ground_ros.ros.messages import (
+    navsat_message,
+    pose_matrix,
+    pose_message,
+    stamp_message,
+    stamp_seconds,
+    transform_message,
+)
+from sky2ground_ros.ros.tf_broadcaster import StaticTransformBroadcaster, TransformBroadcaster
+from sky2ground_ros.ros.tile_client import SERVICE_PREFIX, ServiceTileProvider
+from sky2ground_ros.tiles.service import TileService
+from sky2ground_ros.tiles.tile import TileError
+
+NODE_NAME = "sky2ground_localizer"
+SHIPPED_MODEL = "models/skynet_tiny.safetensors"
+TIME_JUMP_S = 1.0
+"""A frame this much older than the previous one means time jumped back (bag restart)."""
+RECENT_INPUT_S = 5.0
+"""Bad inputs younger than this keep the inputs diagnostic at WARN."""
+STATIC_TF_QOS = QoSProfile(depth=100, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+NOT_CONFIGURED = "not configured"
+DEFAULT_MOUNT = "default (optical frame at the base origin, looking along base +x)"
+
+
+@dataclass
+class CameraStream:
+    """A subscribed camera: its settings, latest valid intrinsics and the images' frame id."""
+
+    settings: CameraSettings
+    intrinsics: CameraIntrinsics | None = None
+    info_problem: str = "no CameraInfo received yet"
+    frame_id: str = ""
+
+
+@dataclass
+class InputProblems:
+    """Bad inputs by kind ('image', 'CameraInfo', 'NavSatFix') and the latest reasons."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    last: dict[str, str] = field(default_factory=dict)
+    latest: str = ""
+    latest_time: float = -np.inf
+
+    def report(self, kind: str, reason: str) -> None:
+        """Count a bad input of this kind."""
+        self.counts[kind] += 1
+        self.last[kind] = reason
+        self.latest = reason
+        self.latest_time = time.monotonic()
+
+
+class LocalizerNode(LifecycleNode):
+    """The localizer as a managed node; see the module docstring for its interface."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        declare_parameters(self)
+        self._lock = threading.Lock()
+        self._active = False
+        self._values: dict[str, Any] = {}
+        self._config_problem = NOT_CONFIGURED
+        self._model_summary: dict[str, object] = {}
+        self._localizer: Localizer | None = None
+        self._tile_client: ServiceTileProvider | None = None
+        self._tile_service: TileService | None = None
+        self._cameras: list[CameraStream] = []
+        self._sync: ApproximateTimeSync | None = None
+        self._window: KeyframeWindow | None = None
+        self._priors = PriorSelector()
+        self._odometry: OdometryBuffer | None = None
+        self._static_tree = TransformTree()
+        self._inputs: list[Subscription] = []
+        self._problems = InputProblems()
+        self._last_result: LocalizationResult | None = None
+        self._last_latency_ms = float("nan")
+        self._published = 0
+        self._tf_skipped = 0
+        self._last_pose_stamp: float | None = None
+        self._last_stamp: float | None = None
+        self._map_odom: tuple[np.ndarray, np.ndarray] | None = None  # xyz, quat; re-sent
+        self._earth_sent = False
+        self._tf = TransformBroadcaster(self)
+        self._static_tf = StaticTransformBroadcaster(self)
+        self._pose_pub = self.create_publisher(PoseWithCovarianceStamped, "~/pose", 10)
+        self._fix_pub = self.create_publisher(NavSatFix, "~/fix", 10)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        period = float(self.get_parameter("diagnostics_period_s").value)
+        self.create_timer(period, self._publish_diagnostics)
+        republish = float(self.get_parameter("tf_republish_period_s").value)
+        if republish > 0:
+            self.create_timer(republish, self._republish_map_odom)
+        autostart = self.get_parameter("autostart").value
+        if autostart and self.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+            self.trigger_activate()
+
+    # lifecycle -----------------------------------------------------------------------------
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Read parameters, load the model, open the tile source, subscribe."""
+        try:
+            self._configure()
+        except (ValueError, WeightsError, TileError, OSError) as error:
+            self._config_problem = str(error)
+        except Exception as error:  # rclpy would swallow it silently: report it instead
+            self._config_problem = f"unexpected error: {error!r}"
+        else:
+            self._config_problem = ""
+            return TransitionCallbackReturn.SUCCESS
+        self.get_logger().error(f"configure failed: {self._config_problem}")
+        self._release()
+        return TransitionCallbackReturn.FAILURE
+
+    def _configure(self) -> None:
+        self._values = values = parameter_values(self)
+        cameras = camera_settings(values)
+        config = localizer_config(values)
+        origin = map_origin(values)
+        self._priors = PriorSelector(float(values["max_fix_age_s"]), initial_position(values))
+        model, device = self._load_model(values)
+        provider = self._open_tiles(values)
+        self._localizer = Localizer(
+            model, provider, config, origin, self._on_result, self._on_worker_error
+        )
+        self._model_summary = {
+            "model": model.config.name,
+            "parameters (M)": round(sum(p.numel() for p in model.parameters()) / 1e6, 3),
+            "device": str(device),
+            "image size": config.image_size,
+            "window size": values["window_size"],
+            "tile source": values["tile_source"],
+        }
+        self._cameras = [CameraStream(c) for c in cameras]
+        self._window = KeyframeWindow(int(values["window_size"]), keyframe_policy(values))
+        self._sync = ApproximateTimeSync(
+            len(cameras), float(values["sync.slop_s"]), int(values["sync.queue_size"])
+        )
+        self._subscribe(values)
+        self._send_earth_frame()
+        self.get_logger().info(
+            f"configured: {model.config.name} on {device}, cameras {[c.name for c in cameras]}"
+        )
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._active = True
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._active = False
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Unsubscribe, stop inference and free the model."""
+        self.release()
+        self._config_problem = NOT_CONFIGURED
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.release()
+        return TransitionCallbackReturn.SUCCESS
+
+    @property
+    def configuration_problem(self) -> str:
+        """Why the node is not configured ('' once it is)."""
+        return self._config_problem
+
+    @property
+    def last_result(self) -> tuple[LocalizationResult | None, float]:
+        """The latest window's result and its latency (ms, image receipt to published)."""
+        with self._lock:
+            return self._last_result, self._last_latency_ms
+
+    def release(self) -> None:
+        """Stop inference and free everything `on_configure` made (used at process exit)."""
+        self._active = False
+        self._release()
+
+    def _load_model(self, values: dict[str, Any]) -> tuple[SkyNet, torch.device]:
+        path = values["model_path"] or str(_shipped_model())
+        threads = int(values["torch_threads"])
+        if threads > 0:
+            torch.set_num_threads(threads)
+        device = select_device(values["device"])
+        return load_model(path, device), device
+
+    def _open_tiles(self, values: dict[str, Any]) -> TileProvider:
+        source = values["tile_source"]
+        if not source:
+            raise ValueError("parameter 'tile_source' is empty")
+        if source.startswith(SERVICE_PREFIX):
+            self._tile_client = ServiceTileProvider(
+                self, source[len(SERVICE_PREFIX) :], float(values["tiles.service_timeout_s"])
+            )
+            return self._tile_client
+        self._tile_service = TileService.open(
+            source,
+            cache_dir=values["tile_cache_dir"] or None,
+            allow_network=bool(values["allow_network"]),
+        )
+        return self._tile_service.get_tiles
+
+    def _subscribe(self, values: dict[str, Any]) -> None:
+        for index, camera in enumerate(self._cameras):
+            kind = CompressedImage if camera.settings.compressed else Image
+            self._inputs += [
+                self.create_subscription(
+                    kind,
+                    camera.settings.image_topic,
+                    lambda msg, i=index: self._on_image(i, msg),
+                    qos_profile_sensor_data,
+                ),
+                self.create_subscription(
+                    CameraInfo,
+                    camera.settings.info_topic,
+                    lambda msg, c=camera: self._on_camera_info(c, msg),
+                    qos_profile_sensor_data,
+                ),
+            ]
+        if values["navsat_topic"]:
+            self._inputs.append(
+                self.create_subscription(
+                    NavSatFix, values["navsat_topic"], self._on_navsat, qos_profile_sensor_data
+                )
+            )
+        if values["odom_topic"]:
+            self._odometry = OdometryBuffer(max_gap_s=float(values["odom_max_gap_s"]))
+            self._inputs.append(
+                self.create_subscription(
+                    Odometry, values["odom_topic"], self._on_odometry, qos_profile_sensor_data
+                )
+            )
+        if any(c.settings.extrinsic is None for c in self._cameras):
+            self._inputs.append(
+                self.create_subscription(TFMessage, "/tf_static", self._on_tf_static, STATIC_TF_QOS)
+            )
+
+    def _release(self) -> None:
+        """Undo `on_configure`: subscriptions, inference thread, model, tile source."""
+        for subscription in self._inputs:
+            self.destroy_subscription(subscription)
+        self._inputs = []
+        if self._localizer is not None:
+            self._localizer.close()
+            self._localizer = None
+        if self._tile_client is not None:
+            self._tile_client.close()
+            self._tile_client = None
+        if self._tile_service is not None:
+            self._tile_service.close()
+            self._tile_service = None
+        self._odometry = None
+        self._map_odom = None
+        self._last_stamp = None
+        self._earth_sent = False  # a new configuration may have another origin
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    # inputs (executor thread) ----------------------------------------------------------------
+
+    def _on_camera_info(self, camera: CameraStream, msg: CameraInfo) -> None:
+        try:
+            camera.intrinsics = parse_camera_info(msg)
+            camera.info_problem = ""
+        except BadFrameError as error:
+            camera.intrinsics = None
+            camera.info_problem = error.reason
+            self._problems.report("CameraInfo", f"camera '{camera.settings.name}': {error.reason}")
+
+    def _on_navsat(self, msg: NavSatFix) -> None:
+        try:
+            fix = validate_fix(
+                msg.latitude, msg.longitude, msg.status.status, stamp_seconds(msg.header.stamp)
+            )
+        except BadFixError as error:
+            self._problems.report("NavSatFix", error.reason)
+            return
+        self._priors.fix = fix
+
+    def _on_odometry(self, msg: Odometry) -> None:
+        if self._odometry is not None:
+            self._odometry.add(stamp_seconds(msg.header.stamp), pose_matrix(msg.pose.pose))
+
+    def _on_tf_static(self, msg: TFMessage) -> None:
+        for t in msg.transforms:
+            self._static_tree.set(t.header.frame_id, t.child_frame_id, pose_matrix(t.transform))
+
+    def _on_image(self, index: int, msg: Image | CompressedImage) -> None:
+        if not self._active or self._sync is None:
+            return
+        stamp = stamp_seconds(msg.header.stamp)
+        matched = self._sync.add(index, stamp, (stamp, time.monotonic(), msg))
+        if matched is not None:
+            self._on_frame_set(matched)
+
+    def _on_frame_set(self, matched: Sequence[tuple[float, float, Any]]) -> None:
+        """Decode, check and resize one synchronised set; submit a window when one is ready."""
+        stamp = matched[0][0]
+        received = max(item[1] for item in matched)
+        start = time.perf_counter()
+        decoded = []
+        for camera, (_, _, msg) in zip(self._cameras, matched, strict=True):
+            name = camera.settings.name
+            try:
+                rgb = decode_rgb(msg)
+            except BadFrameError as error:
+                self._problems.report("image", f"camera '{name}': {error.reason}")
+                return
+            info = camera.intrinsics
+            if info is None:
+                self._problems.report("image", f"camera '{name}': {camera.info_problem}")
+                return
+            if (info.width, info.height) != (rgb.shape[1], rgb.shape[0]):
+                self._problems.report(
+                    "image",
+                    f"camera '{name}': image is {rgb.shape[1]}x{rgb.shape[0]} but CameraInfo "
+                    f"is {info.width}x{info.height}",
+                )
+                return
+            camera.frame_id = msg.header.frame_id
+            decoded.append((rgb, info.K))
+        decode_ms = 1000.0 * (time.perf_counter() - start)
+
+        start = time.perf_counter()
+        size = int(self._values["image_size"])
+        resized = [to_model_input(rgb, K, size) for rgb, K in decoded]
+        odom = self._odometry.at(stamp) if self._odometry is not None else None
+        frames = FrameSet(
+            stamp=stamp,
+            images=[image for image, _ in resized],
+            intrinsics=[K for _, K in resized],
+            camera_names=[c.settings.name for c in self._cameras],
+            position=None if odom is None else odom[:3, 3],
+        )
+        self._check_time_jump(stamp)
+        window = self._window
+        if window is None or not window.offer(frames) or not window.full:
+            return
+        preprocess_ms = 1000.0 * (time.perf_counter() - start)
+        self._submit(window, stamp, received, decode_ms, preprocess_ms)
+
+    def _check_time_jump(self, stamp: float) -> None:
+        if self._last_stamp is not None and stamp < self._last_stamp - TIME_JUMP_S:
+            self.get_logger().warning("time jumped backwards: window, smoother and priors reset")
+            if self._window is not None:
+                self._window.clear()
+            if self._localizer is not None:
+                self._localizer.reset()
+            if self._odometry is not None:
+                self._odometry.clear()
+            self._priors.reset()
+        self._last_stamp = stamp
+
+    def _submit(
+        self,
+        window: KeyframeWindow,
+        stamp: float,
+        received: float,
+        decode_ms: float,
+        preprocess_ms: float,
+    ) -> None:
+        localizer = self._localizer
+        if localizer is None:
+            return
+        prior = self._priors.select(stamp)
+        if prior is None:
+            self._record(
+                LocalizationResult(
+                    stamp,
+                    received,
+                    category="prior",
+                    rejection="no position prior: no valid NavSatFix, no previous pose and "
+                    "no initial_pose parameter",
+                )
+            )
+            return
+        mounts = {
+            c.settings.name: CameraMount(c.settings.view_type, self._mount(c)[0])
+            for c in self._cameras
+        }
+        localizer.submit(
+            WindowRequest(
+                window.frames(),
+                prior,
+                mounts,
+                received,
+                {"decode": decode_ms, "preprocess": preprocess_ms},
+            )
+        )
+
+    def _mount(self, camera: CameraStream) -> tuple[np.ndarray, str]:
+        """The ``base → camera`` transform and where it came from."""
+        if camera.settings.extrinsic is not None:
+            return camera.settings.extrinsic, "parameter"
+        frame = camera.settings.frame_id or camera.frame_id
+        found = self._static_tree.lookup(self._values["frames.base"], frame) if frame else None
+        if found is not None:
+            return found, "tf_static"
+        return default_camera_extrinsic(), DEFAULT_MOUNT
+
+    # results (inference thread) ---------------------------------------------------------------
+
+    def _on_result(self, result: LocalizationResult) -> None:
+        start = time.perf_counter()
+        if result.pose is not None and result.geodetic is not None and self._active:
+            self._publish_pose(result.stamp, result.pose, result.geodetic)
+        elif result.category == "tiles" and result.prior_source == "last pose":
+            self._priors.last_pose = None  # lost: look around the fix or initial pose again
+        result.timings["publish"] = 1000.0 * (time.perf_counter() - start)
+        self._record(result)
+
+    def _publish_pose(
+        self, seconds: float, pose: PoseEstimate, geodetic: tuple[float, float, float]
+    ) -> None:
+        """TF, ~/pose and ~/fix of one localized base pose."""
+        values = self._values
+        stamp = stamp_message(seconds)
+        if values["publish_tf"]:
+            self._send_transform(seconds, pose, stamp)
+        self._pose_pub.publish(pose_message(values["frames.map"], pose, stamp))
+        base = values["frames.base"]
+        self._fix_pub.publish(navsat_message(base, geodetic, pose.covariance, stamp))
+        self._send_earth_frame()
+        self._priors.last_pose = GeoPrior(geodetic[0], geodetic[1], seconds, "last pose")
+
+    def _send_transform(self, seconds: float, pose: PoseEstimate, stamp: Time) -> None:
+        """REP-105: map → odom when odometry is known at the stamp, else map → base."""
+        map_frame = self._values["frames.map"]
+        if self._odometry is None:
+            base = self._values["frames.base"]
+            self._tf.send_transform(
+                transform_message(map_frame, base, pose.position, pose.quaternion, stamp)
+            )
+            return
+        T_odom_base = self._odometry.at(seconds)
+        if T_odom_base is None:
+            self._tf_skipped += 1
+            return
+        T_map_base = from_xyz_quat(pose.position, pose.quaternion)
+        self._map_odom = to_xyz_quat(T_map_base @ inverse(T_odom_base))
+        odom = self._values["frames.odom"]
+        self._tf.send_transform(transform_message(map_frame, odom, *self._map_odom, stamp))
+
+    def _record(self, result: LocalizationResult) -> None:
+        with self._lock:
+            self._last_result = result
+            self._last_latency_ms = 1000.0 * (time.monotonic() - result.received)
+            if result.ok:
+                self._published += 1
+                self._last_pose_stamp = result.stamp
+
+    def _on_worker_error(self, error: Exception) -> None:
+        self.get_logger().error(f"localization failed: {error!r}")
+
+    # periodic ---------------------------------------------------------------------------------
+
+    def _send_earth_frame(self) -> None:
+        localizer = self._localizer
+        if self._earth_sent or localizer is None or localizer.origin is None:
+            return
+        if self._values["publish_earth_frame"]:
+            self._static_tf.send_transform(
+                transform_message(
+                    self._values["frames.earth"],
+                    self._values["frames.map"],
+                    *to_xyz_quat(enu_in_ecef(localizer.origin)),
+                    self.get_clock().now().to_msg(),
+                )
+            )
+        self._earth_sent = True
+
+    def _republish_map_odom(self) -> None:
+        if self._active and self._map_odom is not None and self._values["publish_tf"]:
+            self._tf.send_transform(
+                transform_message(
+                    self._values["frames.map"],
+                    self._values["frames.odom"],
+                    *self._map_odom,
+                    self.get_clock().now().to_msg(),
+                )
+            )
+
+    def _publish_diagnostics(self) -> None:
+        now = self.get_clock().now()
+        statuses = [self._model_status(), self._localization_status(now), self._inputs_status()]
+        self._diagnostics_pub.publish(diagnostic_array(now.to_msg(), statuses))
+
+    def _model_status(self) -> DiagnosticStatus:
+        name = f"{self.get_name()}: model"
+        path = {"model_path": self._values.get("model_path") or SHIPPED_MODEL}
+        if self._config_problem == NOT_CONFIGURED:
+            return diagnostic_status(name, "warn", NOT_CONFIGURED, path)
+        if self._config_problem:
+            return diagnostic_status(name, "error", self._config_problem, path)
+        return diagnostic_status(name, "ok", "model loaded", {**path, **self._model_summary})
+
+    def _localization_status(self, now: rclpy.time.Time) -> DiagnosticStatus:
+        name = f"{self.get_name()}: localization"
+        localizer = self._localizer
+        if localizer is None or not self._active:
+            return diagnostic_status(name, "warn", "inactive", {})
+        result, latency = self.last_result
+        with self._lock:
+            published, pose_stamp = self._published, self._last_pose_stamp
+        counts = localizer.stats()
+        age = "never" if pose_stamp is None else f"{now.nanoseconds * 1e-9 - pose_stamp:.2f}"
+        values: dict[str, object] = {
+            "poses published": published,
+            "last fix age (s)": age,
+            "tf skipped (no odometry)": self._tf_skipped,
+        }
+        values.update({f"windows {k}": v for k, v in sorted(counts.items())})
+        if result is None:
+            return diagnostic_status(name, "warn", "waiting for a full keyframe window", values)
+        values.update(
+            {
+                "latency (ms)": latency,
+                **{f"{stage} (ms)": ms for stage, ms in result.timings.items()},
+                "tiles": result.tiles,
+                "tile source says": localizer.last_tile_message,
+                "inlier tiles": result.inliers,
+                "pose confidence": result.pose_confidence,
+                "prior": result.prior_source,
+            }
+        )
+        if localizer.origin is not None:
+            origin = localizer.origin
+            values["map origin"] = f"{origin.lat0:.7f}, {origin.lon0:.7f}, {origin.alt0:.2f}"
+        if result.ok:
+            return diagnostic_status(name, "ok", "pose published", values)
+        message = f"no pose ({result.category}): {result.rejection}"
+        return diagnostic_status(name, "warn", message, values)
+
+    def _inputs_status(self) -> DiagnosticStatus:
+        name = f"{self.get_name()}: inputs"
+        problems = self._problems
+        values: dict[str, object] = {}
+        for camera in self._cameras:
+            label = camera.settings.name
+            values[f"{label} CameraInfo"] = camera.info_problem or "ok"
+            values[f"{label} extrinsic"] = self._mount(camera)[1]
+        for kind, count in sorted(problems.counts.items()):
+            values[f"bad {kind}"] = count
+            values[f"last bad {kind}"] = problems.last[kind]
+        if self._window is not None:
+            values.update({f"keyframes {k}": v for k, v in sorted(self._window.rejected.items())})
+        if self._sync is not None:
+            values["sync dropped"] = self._sync.dropped
+        if time.monotonic() - problems.latest_time < RECENT_INPUT_S:
+            return diagnostic_status(name, "warn", f"bad input: {problems.latest}", values)
+        return diagnostic_status(name, "ok", "inputs ok", values)
+
+
+def _shipped_model() -> str:
+    return str(find_share_file("sky2ground_ros", SHIPPED_MODEL))
+
+
+def main(args: Sequence[str] | None = None) -> int:
+    """Run the node until SIGINT/SIGTERM or an external shutdown (as the tile server does)."""
+    ensure_local_dds()
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.SIGINT)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    node = LocalizerNode()
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        while rclpy.ok() and not stop.is_set():
+            executor.spin_once(timeout_sec=0.1)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.release()
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
