@@ -35,6 +35,7 @@ setup(
             "sky2ground = sky2ground_ros.cli.main:main",
             "satellite_tile_server = sky2ground_ros.ros.tile_server_node:main",
             "sky2ground_localizer = sky2ground_ros.ros.localizer_node:main",
+            "skynet_inference = sky2ground_ros.ros.skynet_inference_node:main",
         ],
     },
 )

@@ -19,6 +19,7 @@ from sky2ground_ros.ros.localizer_params import (
     NODE_PARAMETERS,
     UNSET_DOUBLE_ARRAY,
 )
+from sky2ground_ros.ros.skynet_inference_node import PARAMETERS as INFERENCE_PARAMETERS
 
 REPO = Path(__file__).resolve().parents[1]
 LAUNCH = REPO / "launch"
@@ -87,6 +88,24 @@ def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
             {"params_file", "tile_source", "bag", "rate"},
             {"sky2ground_localizer"},
         ),
+        (
+            "onboard.launch.py",
+            {
+                "params_file",
+                "tile_source",
+                "tile_server",
+                "inference_action",
+                "dds_profile",
+                "discovery_range",
+                "use_sim_time",
+            },
+            {"satellite_tile_server", "sky2ground_localizer"},
+        ),
+        (
+            "tether.launch.py",
+            {"params_file", "model_path", "device", "dds_profile", "discovery_range"},
+            {"skynet_inference"},
+        ),
     ],
 )
 def test_launch_file_arguments_and_targets(
@@ -146,3 +165,25 @@ def test_yaml_sets_exactly_the_declared_tile_server_parameters() -> None:
     source = (REPO / "sky2ground_ros" / "ros" / "tile_server_node.py").read_text()
     declared = set(re.findall(r'declare_parameter\("(\w+)"', source))
     assert set(CONFIG["satellite_tile_server"]["ros__parameters"]) == declared
+
+
+def test_yaml_sets_exactly_the_declared_inference_parameters() -> None:
+    params = flatten(CONFIG["skynet_inference"]["ros__parameters"])
+    assert set(params) == set(INFERENCE_PARAMETERS)
+    for name, value in params.items():
+        assert type(value) is type(INFERENCE_PARAMETERS[name][0]), name
+
+
+def test_onboard_launch_runs_the_localizer_with_remote_inference() -> None:
+    tree = ast.parse((LAUNCH / "onboard.launch.py").read_text())
+    localizer = next(
+        f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name == "localizer"
+    )
+    (node,) = calls(localizer, "Node")
+    parameters = next(kw.value for kw in node.keywords if kw.arg == "parameters")
+    overrides = next(e for e in parameters.elts if isinstance(e, ast.Dict))
+    keys = [ast.literal_eval(k) for k in overrides.keys]
+    assert ast.literal_eval(overrides.values[keys.index("inference")]) == "remote"
+    assert set(keys) - {"use_sim_time"} <= set(NODE_PARAMETERS)
+    env = {ast.literal_eval(c.args[0]) for c in calls(tree, "SetEnvironmentVariable")}
+    assert env == {"FASTDDS_DEFAULT_PROFILES_FILE", "ROS_AUTOMATIC_DISCOVERY_RANGE"}

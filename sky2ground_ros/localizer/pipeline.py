@@ -6,9 +6,14 @@ drops stale windows instead of queueing them, and reports through ``on_result``.
 
 Per window: tiles around the prior (cached per tile), the camera frames then the tiles as
 satellite frames (frame 0 is a camera frame, as masked satellite attention requires),
-`SkyNet.predict`, `register_window` against the tiles' known ENU cameras, the base pose
+`SkyNet.predict` (in-process, or a `Predictor` such as the ROS client of a remote
+``skynet_inference`` node), `register_window` against the tiles' known ENU cameras, the base pose
 from each newest camera through its ``base → camera`` mount, the confidence gate, then the
 Kalman/slerp smoother. Any failure yields a result with a rejection and no pose.
+
+With ``LocalizerConfig.codec`` set, every image of the window goes through that codec
+(`codec.ImageCodec`) before the model: a remote predictor sends the encoded bytes, the local
+model sees them decoded in-process, so both modes feed the model the same pixels.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from sky2ground_ros.geo.registration import (
     RegistrationResult,
     register_tiles,
 )
+from sky2ground_ros.localizer.codec import ImageCodec, decode_image
 from sky2ground_ros.localizer.gate import GateConfig, gate_rejection
 from sky2ground_ros.localizer.geometry import base_from_camera, transform
 from sky2ground_ros.localizer.keyframes import FrameSet
@@ -71,6 +77,8 @@ class LocalizerConfig:
     """Ellipsoidal height of the map origin when it is taken from a prior."""
     position_noise_m2_per_s: float = 0.5
     rotation_noise_rad2_per_s: float = 0.01
+    codec: ImageCodec | None = None
+    """Encoding every window image passes through (None: the images as they are)."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +107,12 @@ class PreparedWindow:
     view_types: list[ViewType]
     tiles: list[TileFrame]
     images: torch.Tensor
-    """[S, 3, H, W] uint8."""
+    """[S, 3, H, W] uint8: what the model sees (after the codec's round trip)."""
+    intrinsics: list[np.ndarray]
+    """3x3 K of every image at the model size."""
+    encoded: list[bytes] = field(default_factory=list)
+    """The images encoded by the codec (only when a remote predictor or a lossy codec needs
+    them)."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,16 @@ class LocalizationResult:
         return self.pose is not None
 
 
+def run_model(model: SkyNet, images: torch.Tensor, view_types: list[ViewType]) -> WindowPrediction:
+    """SkyNet on one [S, 3, H, W] uint8 batch; the in-process and the remote path both use it."""
+    out = model.predict(images, view_types)
+    return WindowPrediction(
+        out.extrinsics.double().cpu().numpy(),
+        out.intrinsics.double().cpu().numpy(),
+        out.pose_conf.double().cpu().numpy(),
+    )
+
+
 def select_device(name: str) -> torch.device:
     """'auto' → CUDA when present, else CPU; 'cuda' without a GPU is an error."""
     name = name.strip().lower() or "auto"
@@ -146,22 +169,32 @@ def select_device(name: str) -> torch.device:
     return device
 
 
+Predictor = Callable[[PreparedWindow], WindowPrediction]
+"""Runs the model on a prepared window somewhere else; raises `RejectedWindowError` when it
+cannot answer."""
+
+
 class Localizer:
-    """Geo-localizes windows of camera frames with one loaded SkyNet."""
+    """Geo-localizes windows of camera frames with one loaded SkyNet (or a remote predictor)."""
 
     def __init__(
         self,
-        model: SkyNet,
+        model: SkyNet | None,
         tile_provider: TileProvider,
         config: LocalizerConfig,
         origin: LocalENU | None = None,
         on_result: Callable[[LocalizationResult], None] | None = None,
         on_error: Callable[[Exception], None] | None = None,
+        predictor: Predictor | None = None,
     ) -> None:
-        patch = model.config.patch_size
-        if config.image_size < patch or config.image_size % patch:
-            raise ValueError(f"image_size {config.image_size} must be a multiple of {patch}")
+        if (model is None) == (predictor is None):
+            raise ValueError("give either a model or a predictor")
+        if model is not None:
+            patch = model.config.patch_size
+            if config.image_size < patch or config.image_size % patch:
+                raise ValueError(f"image_size {config.image_size} must be a multiple of {patch}")
         self.model = model
+        self._predictor = predictor
         self.config = config
         self._provider = tile_provider
         self._tiles: TileFrames | None = None
@@ -258,20 +291,34 @@ class Localizer:
             raise RejectedWindowError("model", f"no mount (view type, extrinsic) for {missing}")
         view_types = [request.cameras[name].view_type for _, _, name in cameras]
         view_types += [ViewType.SATELLITE] * len(tiles)
-        images = batch_tensor([fs.images[i] for fs, i, _ in cameras] + [t.image for t in tiles])
-        return PreparedWindow(tile_frames.frame, len(cameras), view_types, tiles, images)
+        images = [fs.images[i] for fs, i, _ in cameras] + [t.image for t in tiles]
+        intrinsics = [fs.intrinsics[i] for fs, i, _ in cameras] + [t.K for t in tiles]
+        codec = self.config.codec
+        encoded: list[bytes] = []
+        if codec is not None and (self._predictor is not None or not codec.lossless):
+            encoded = [codec.encode(image) for image in images]
+            if not codec.lossless:
+                images = [decode_image(data) for data in encoded]
+        return PreparedWindow(
+            tile_frames.frame,
+            len(cameras),
+            view_types,
+            tiles,
+            batch_tensor(images),
+            intrinsics,
+            encoded,
+        )
 
     def predict(self, prepared: PreparedWindow) -> WindowPrediction:
-        """Run SkyNet on the window (on the model's device)."""
+        """Run SkyNet on the window (on the model's device, or through the predictor)."""
+        if self._predictor is not None:
+            return self._predictor(prepared)
+        if self.model is None:
+            raise RuntimeError("Localizer has neither a model nor a predictor")
         try:
-            out = self.model.predict(prepared.images, prepared.view_types)
+            return run_model(self.model, prepared.images, prepared.view_types)
         except RuntimeError as error:  # e.g. CUDA out of memory: skip the window, keep going
             raise RejectedWindowError("model", f"inference failed: {error}") from error
-        return WindowPrediction(
-            out.extrinsics.double().cpu().numpy(),
-            out.intrinsics.double().cpu().numpy(),
-            out.pose_conf.double().cpu().numpy(),
-        )
 
     def geolocate(
         self, request: WindowRequest, prepared: PreparedWindow, prediction: WindowPrediction

@@ -38,6 +38,18 @@ class NoTilesError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class TileGeo:
+    """Geo metadata of a tile (for a remote inference server; the model does not use it)."""
+
+    zoom: int
+    crs: str
+    bounds: tuple[float, float, float, float]
+    bounds_wgs84: tuple[float, float, float, float]
+    gsd_m: float
+    """Metres per pixel of the model-size image."""
+
+
+@dataclass(frozen=True)
 class TileFrame:
     """One tile ready for the model: image at model size, its intrinsics and ENU extrinsic."""
 
@@ -46,6 +58,7 @@ class TileFrame:
     K: np.ndarray
     extrinsic: np.ndarray
     """World(ENU)-to-camera [R|t] (3x4) of the tile's nadir camera."""
+    geo: TileGeo | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +128,9 @@ class TileFrames:
             return cached
         camera = tile_camera(tile, self.frame, self.query.satellite_altitude_m)
         image, K = to_model_input(np.asarray(tile.image), camera.K, self.image_size)
-        frame = TileFrame(tile.id, image, K, camera.extrinsic)
+        gsd_m = tile.gsd_m * camera.K[0, 0] / K[0, 0]  # pixels grow as the image shrinks
+        geo = TileGeo(tile.zoom, tile.crs, tile.bounds, tile.bounds_wgs84, gsd_m)
+        frame = TileFrame(tile.id, image, K, camera.extrinsic, geo)
         self._cache[tile.id] = frame
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)

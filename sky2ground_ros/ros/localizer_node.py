@@ -6,7 +6,10 @@ Odometry. Publishes TF per REP-105 (``map → odom`` with odometry, else ``map �
 static ``earth → map`` in ECEF), ``~/pose`` (PoseWithCovarianceStamped), ``~/fix``
 (NavSatFix) and ``/diagnostics``. The model loads in ``configure`` and is freed in
 ``cleanup``; with ``autostart`` (default) the node configures and activates itself.
-Inference runs on the `Localizer`'s own thread, never on the executor. Parameters:
+Inference runs on the `Localizer`'s own thread, never on the executor. With
+``inference: remote`` no model is loaded: windows go to a ``skynet_inference`` node over
+the Localize action (`inference_client.RemoteInference`), and /diagnostics gains an
+inference status (server state, bytes per window, round-trip time). Parameters:
 `localizer_params.NODE_PARAMETERS`, config/sky2ground.yaml.
 """
 
@@ -70,10 +73,12 @@ from sky2ground_ros.model.weights import WeightsError, load_model
 from sky2ground_ros.resources import find_share_file
 from sky2ground_ros.ros.dds import ensure_local_dds
 from sky2ground_ros.ros.diagnostics import diagnostic_array, diagnostic_status
+from sky2ground_ros.ros.inference_client import RemoteInference
 from sky2ground_ros.ros.localizer_params import (
     CameraSettings,
     camera_settings,
     declare_parameters,
+    inference_mode,
     initial_position,
     keyframe_policy,
     localizer_config,
@@ -144,6 +149,7 @@ class LocalizerNode(LifecycleNode):
         self._model_summary: dict[str, object] = {}
         self._localizer: Localizer | None = None
         self._tile_client: ServiceTileProvider | None = None
+        self._remote: RemoteInference | None = None
         self._tile_service: TileService | None = None
         self._cameras: list[CameraStream] = []
         self._sync: ApproximateTimeSync | None = None
@@ -198,16 +204,39 @@ class LocalizerNode(LifecycleNode):
         config = localizer_config(values)
         origin = map_origin(values)
         self._priors = PriorSelector(float(values["max_fix_age_s"]), initial_position(values))
-        model, device = self._load_model(values)
+        remote = inference_mode(values) == "remote"
         provider = self._open_tiles(values)
+        summary: dict[str, object] = {"inference": "remote" if remote else "local"}
+        model: SkyNet | None = None
+        if remote:
+            codec = config.codec
+            if codec is None:
+                raise ValueError("remote inference needs a transport codec")
+            self._remote = RemoteInference(
+                self, values["remote.action"], float(values["remote.timeout_s"]), codec.format
+            )
+            summary["action"] = values["remote.action"]
+            description = f"remote SkyNet at {values['remote.action']}"
+        else:
+            model, device = self._load_model(values)
+            summary["model"] = model.config.name
+            summary["parameters (M)"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 3)
+            summary["device"] = str(device)
+            description = f"{model.config.name} on {device}"
         self._localizer = Localizer(
-            model, provider, config, origin, self._on_result, self._on_worker_error
+            model,
+            provider,
+            config,
+            origin,
+            self._on_result,
+            self._on_worker_error,
+            predictor=self._remote,
         )
+        codec = config.codec
         self._model_summary = {
-            "model": model.config.name,
-            "parameters (M)": round(sum(p.numel() for p in model.parameters()) / 1e6, 3),
-            "device": str(device),
+            **summary,
             "image size": config.image_size,
+            "image codec": "none" if codec is None else codec.format,
             "window size": values["window_size"],
             "tile source": values["tile_source"],
         }
@@ -218,9 +247,7 @@ class LocalizerNode(LifecycleNode):
         )
         self._subscribe(values)
         self._send_earth_frame()
-        self.get_logger().info(
-            f"configured: {model.config.name} on {device}, cameras {[c.name for c in cameras]}"
-        )
+        self.get_logger().info(f"configured: {description}, cameras {[c.name for c in cameras]}")
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._active = True
@@ -323,6 +350,9 @@ class LocalizerNode(LifecycleNode):
         if self._localizer is not None:
             self._localizer.close()
             self._localizer = None
+        if self._remote is not None:
+            self._remote.close()
+            self._remote = None
         if self._tile_client is not None:
             self._tile_client.close()
             self._tile_client = None
@@ -564,6 +594,8 @@ class LocalizerNode(LifecycleNode):
     def _publish_diagnostics(self) -> None:
         now = self.get_clock().now()
         statuses = [self._model_status(), self._localization_status(now), self._inputs_status()]
+        if self._remote is not None:
+            statuses.append(self._inference_status(self._remote))
         self._diagnostics_pub.publish(diagnostic_array(now.to_msg(), statuses))
 
     def _model_status(self) -> DiagnosticStatus:
@@ -573,7 +605,35 @@ class LocalizerNode(LifecycleNode):
             return diagnostic_status(name, "warn", NOT_CONFIGURED, path)
         if self._config_problem:
             return diagnostic_status(name, "error", self._config_problem, path)
-        return diagnostic_status(name, "ok", "model loaded", {**path, **self._model_summary})
+        loaded = "remote model" if self._remote is not None else "model loaded"
+        return diagnostic_status(name, "ok", loaded, {**path, **self._model_summary})
+
+    def _inference_status(self, remote: RemoteInference) -> DiagnosticStatus:
+        """The remote server: reachable or lost (and why), bytes per window, round trip."""
+        name = f"{self.get_name()}: inference"
+        stats = remote.stats()
+        ready = remote.server_ready()
+        values: dict[str, object] = {
+            "action": remote.action,
+            "server discovered": ready,
+            "windows answered": stats.answered,
+            "windows failed": stats.failed,
+            "bytes per window": stats.bytes_sent,
+            "round trip (ms)": stats.round_trip_ms,
+            "server (ms)": stats.server_ms,
+            "server model (ms)": stats.model_ms,
+            "server device": stats.device,
+            "server model": stats.model,
+        }
+        if not ready:
+            return diagnostic_status(
+                name, "error", f"inference server lost: {remote.action} not available", values
+            )
+        if stats.state == "ok":
+            return diagnostic_status(name, "ok", "inference server answering", values)
+        if stats.answered == 0 and stats.failed == 0:
+            return diagnostic_status(name, "warn", "inference server found, no window yet", values)
+        return diagnostic_status(name, "error", f"inference server lost: {stats.reason}", values)
 
     def _localization_status(self, now: rclpy.time.Time) -> DiagnosticStatus:
         name = f"{self.get_name()}: localization"

@@ -20,6 +20,7 @@ from rclpy.parameter import Parameter
 
 from sky2ground_ros.geo.geodesy import LocalENU
 from sky2ground_ros.geo.registration import RegistrationConfig
+from sky2ground_ros.localizer.codec import ImageCodec
 from sky2ground_ros.localizer.gate import GateConfig
 from sky2ground_ros.localizer.geometry import extrinsic_from_list
 from sky2ground_ros.localizer.keyframes import KeyframePolicy
@@ -35,6 +36,14 @@ NODE_PARAMETERS: dict[str, tuple[Any, str]] = {
     "model_path": ("", "SkyNet weights; empty: the package's models/skynet_tiny.safetensors"),
     "device": ("auto", "auto (CUDA when present, else CPU), cpu, cuda or cuda:N"),
     "torch_threads": (0, "CPU threads for inference; 0 keeps torch's default"),
+    "inference": ("local", "local: SkyNet in this process; remote: a skynet_inference node"),
+    "remote.action": ("/skynet_inference/localize", "Localize action of the inference node"),
+    "remote.timeout_s": (5.0, "give up on a window the inference node has not answered"),
+    "transport.format": (
+        "jpeg",
+        "codec of the window images in both modes (identical model input): jpeg or png",
+    ),
+    "transport.jpeg_quality": (90, "JPEG quality of the window images (1-100)"),
     "image_size": (84, "model input side (multiple of 14) the weights were trained at (tiny: 84)"),
     "window_size": (4, "keyframe sets per inference window"),
     "keyframe.min_interval_s": (0.5, "minimum time between keyframes"),
@@ -195,7 +204,21 @@ def localizer_config(values: dict[str, Any]) -> LocalizerConfig:
         ground_altitude_m=float(values["ground_altitude_m"]),
         position_noise_m2_per_s=float(values["smoothing.position_noise_m2_per_s"]),
         rotation_noise_rad2_per_s=float(values["smoothing.rotation_noise_rad2_per_s"]),
+        codec=ImageCodec(str(values["transport.format"]), int(values["transport.jpeg_quality"])),
     )
+
+
+INFERENCE_MODES = ("local", "remote")
+
+
+def inference_mode(values: dict[str, Any]) -> str:
+    """The ``inference`` parameter, checked."""
+    mode = str(values["inference"]).strip().lower()
+    if mode not in INFERENCE_MODES:
+        raise ValueError(f"inference must be one of {INFERENCE_MODES}, got {mode!r}")
+    if mode == "remote" and float(values["remote.timeout_s"]) <= 0:
+        raise ValueError("remote.timeout_s must be positive")
+    return mode
 
 
 def keyframe_policy(values: dict[str, Any]) -> KeyframePolicy:
