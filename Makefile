@@ -27,8 +27,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 demo: $(STAMP)
-	$(VENV)/bin/sky2ground --help
-	$(VENV)/bin/sky2ground selfcheck
+	$(VENV)/bin/sky2ground demo --out runs/demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -24,6 +24,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sky2ground_ros.cli.train",
     "sky2ground_ros.cli.evaluate",
     "sky2ground_ros.cli.benchmark",
+    "sky2ground_ros.cli.replay",
+    "sky2ground_ros.cli.make_bag",
+    "sky2ground_ros.cli.demo",
 )
 
 

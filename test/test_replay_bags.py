@@ -1,0 +1,239 @@
+"""`sky2ground replay` on bags it did not write: rosbags' own Writer, MCAP and SQLite, cut files.
+
+The input bags are written here with rosbags' Writer and typestore directly (not the
+project's bag writer or message helpers): rendered camera frames of a synthetic town,
+CameraInfo and a NavSatFix. Replay runs through the CLI entry point with the shipped
+checkpoint. That checkpoint registers no window under the node's default thresholds (see
+test_ros_localizer_e2e), so the replays that must publish poses use a parameter file with
+opened registration/gate thresholds, exactly as that test does: they check the output path
+(bag, /tf, TUM), not accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from rclpy.serialization import deserialize_message
+from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+from rosbags.typesys import Stores, get_typestore
+from tf2_msgs.msg import TFMessage
+
+from sky2ground_ros.cli.main import main
+from sky2ground_ros.data.cameras import PinholeCamera, intrinsics_from_hfov
+from sky2ground_ros.data.orthophoto import write_orthophoto
+from sky2ground_ros.localizer.geometry import inverse
+from sky2ground_ros.replay.make_bag import scene_renderer
+from sky2ground_ros.replay.trajectories import DroneOrbit
+
+TYPES = get_typestore(Stores.ROS2_KILTED)
+T = TYPES.types
+FRAMES = 10
+RATE_HZ = 2.0
+T0_NS = 1_700_000_000 * 10**9
+WIDTH, HEIGHT = 96, 72
+STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+OPEN_THRESHOLDS = {
+    "image_size": 42,
+    "registration": {
+        "inlier_spacing_fraction": 1.0e6,
+        "inlier_rotation_deg": 180.0,
+        "min_inlier_ratio": 0.0,
+    },
+    "gate": {
+        "min_inlier_tiles": 0,
+        "max_tile_rms_m": 1.0e12,
+        "max_tile_rms_deg": 1.0e12,
+        "max_position_sigma_m": 1.0e12,
+    },
+    "smoothing": {"position_noise_m2_per_s": 1.0e12},
+}
+
+
+def stamp(ns: int) -> object:
+    return T["builtin_interfaces/msg/Time"](sec=ns // 10**9, nanosec=ns % 10**9)
+
+
+def header(ns: int, frame: str) -> object:
+    return T["std_msgs/msg/Header"](stamp=stamp(ns), frame_id=frame)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Rendered frames of a drone orbit, their geodetic positions and the town's orthophoto."""
+    root = tmp_path_factory.mktemp("world")
+    renderer = scene_renderer(1000)
+    georef = renderer.scene.georef
+    orbit = DroneOrbit(radius_m=120.0, altitude_m=250.0, speed_mps=12.0)
+    K = intrinsics_from_hfov(WIDTH, HEIGHT, orbit.hfov_deg)
+    frames = []
+    for i in range(FRAMES):
+        T_map_camera = orbit.pose(i / RATE_HZ) @ orbit.camera_in_base
+        camera = PinholeCamera(K, inverse(T_map_camera)[:3], WIDTH, HEIGHT)
+        rgb = np.round(renderer.render(camera).rgb * 255.0).astype(np.uint8)
+        frames.append((rgb, T_map_camera[:3, 3]))
+    ortho = write_orthophoto(renderer, root / "ortho.tif", 1.0, half_extent=400.0)
+    params = root / "open.yaml"
+    params.write_text(
+        yaml.safe_dump({"sky2ground_localizer": {"ros__parameters": OPEN_THRESHOLDS}})
+    )
+    return {"frames": frames, "K": K, "georef": georef, "ortho": ortho, "params": params}
+
+
+def write_bag(path: Path, storage: str, world: dict, camera: bool = True) -> Path:
+    """A bag written with rosbags' Writer: /cam/image_raw, /cam/camera_info, /fix."""
+    georef = world["georef"]
+    with Writer(path, version=Writer.VERSION_LATEST, storage_plugin=STORAGES[storage]) as writer:
+        fix = writer.add_connection("/fix", "sensor_msgs/msg/NavSatFix", typestore=TYPES)
+        connections = {}
+        if camera:
+            for topic, msgtype in (
+                ("/cam/camera_info", "sensor_msgs/msg/CameraInfo"),
+                ("/cam/image_raw", "sensor_msgs/msg/Image"),
+            ):
+                connections[topic] = writer.add_connection(topic, msgtype, typestore=TYPES)
+        for i, (rgb, position) in enumerate(world["frames"]):
+            ns = T0_NS + round(i / RATE_HZ * 1e9)
+            lat = georef.latitude + position[1] / 111_320.0
+            lon = georef.longitude + position[0] / (111_320.0 * np.cos(np.radians(lat)))
+            navsat = T["sensor_msgs/msg/NavSatFix"](
+                header=header(ns, "gnss"),
+                status=T["sensor_msgs/msg/NavSatStatus"](status=0, service=1),
+                latitude=lat,
+                longitude=lon,
+                altitude=georef.altitude + 250.0,
+                position_covariance=np.eye(3).reshape(9) * 9.0,
+                position_covariance_type=2,
+            )
+            writer.write(fix, ns, TYPES.serialize_cdr(navsat, navsat.__msgtype__))
+            if not camera:
+                continue
+            info = T["sensor_msgs/msg/CameraInfo"](
+                header=header(ns, "cam_optical"),
+                height=HEIGHT,
+                width=WIDTH,
+                distortion_model="plumb_bob",
+                d=np.zeros(5),
+                k=world["K"].reshape(9),
+                r=np.eye(3).reshape(9),
+                p=np.hstack([world["K"], np.zeros((3, 1))]).reshape(12),
+                binning_x=0,
+                binning_y=0,
+                roi=T["sensor_msgs/msg/RegionOfInterest"](
+                    x_offset=0, y_offset=0, height=0, width=0, do_rectify=False
+                ),
+            )
+            image = T["sensor_msgs/msg/Image"](
+                header=header(ns, "cam_optical"),
+                height=HEIGHT,
+                width=WIDTH,
+                encoding="rgb8",
+                is_bigendian=0,
+                step=3 * WIDTH,
+                data=rgb.reshape(-1),
+            )
+            for topic, msg in (("/cam/camera_info", info), ("/cam/image_raw", image)):
+                writer.write(connections[topic], ns, TYPES.serialize_cdr(msg, msg.__msgtype__))
+    return path
+
+
+def replay_cli(bag: Path, world: dict, out: Path, *extra: str) -> int:
+    args = ["replay", str(bag), "--tiles", str(world["ortho"]), "--out", str(out)]
+    return main([*args, "--view-type", "aerial", "--no-progress", *extra])
+
+
+def raw_messages(bag: Path, topic: str) -> list[bytes]:
+    with Reader(bag) as reader:
+        connections = [c for c in reader.connections if c.topic == topic]
+        return [bytes(data) for _, _, data in reader.messages(connections)]
+
+
+@pytest.fixture(scope="module", params=list(STORAGES))
+def replayed(request: pytest.FixtureRequest, world: dict, tmp_path_factory) -> dict:
+    """An independent bag of each storage, replayed with opened thresholds."""
+    root = tmp_path_factory.mktemp(f"replay_{request.param}")
+    bag = write_bag(root / "input", request.param, world)
+    out = root / "out"
+    rc = replay_cli(bag, world, out, "--params-file", str(world["params"]))
+    report = json.loads((out / "report.json").read_text())
+    return {"rc": rc, "bag": bag, "out": out, "report": report, "storage": request.param}
+
+
+def test_replay_of_independent_bag(replayed: dict) -> None:
+    assert replayed["rc"] == 0
+    summary = replayed["report"]["summary"]
+    assert summary["frames"] == FRAMES
+    assert summary["windows"] == FRAMES - 3  # a window of 4 keyframe sets from the 4th frame
+    assert summary["poses"] == summary["windows"] > 0
+    assert summary["stopped"] == "" and summary["bag_damage"] == ""
+    out = replayed["out"]
+    storage_file = next((out / "bag").glob("*.mcap"))  # output storage: mcap by default
+    assert storage_file.stat().st_size > 0
+    with Reader(out / "bag") as reader:
+        counts = {name: topic.msgcount for name, topic in reader.topics.items()}
+    assert counts["/cam/image_raw"] == counts["/cam/camera_info"] == counts["/fix"] == FRAMES
+    assert counts["/tf"] == counts["/sky2ground_localizer/pose"] == summary["poses"]
+    assert counts["/tf_static"] == 1  # earth -> map, once
+    tum = [line for line in (out / "trajectory.tum").read_text().splitlines() if line[0] != "#"]
+    assert len(tum) == summary["poses"]
+    track = json.loads((out / "track.geojson").read_text())
+    assert len(track["features"]) == 1 + summary["poses"]
+
+
+def test_output_tf_deserialises_with_rclpy(replayed: dict) -> None:
+    out = replayed["out"]
+    transforms = [deserialize_message(d, TFMessage) for d in raw_messages(out / "bag", "/tf")]
+    assert transforms and all(len(m.transforms) == 1 for m in transforms)
+    tum = np.loadtxt(out / "trajectory.tum")
+    for message, row in zip(transforms, np.atleast_2d(tum), strict=True):
+        t = message.transforms[0]
+        assert (t.header.frame_id, t.child_frame_id) == ("map", "base_link")
+        assert t.header.stamp.sec + t.header.stamp.nanosec * 1e-9 == pytest.approx(row[0])
+        translation = [t.transform.translation.x, t.transform.translation.y]
+        np.testing.assert_allclose(translation, row[1:3], atol=1e-5)
+    (static,) = [deserialize_message(d, TFMessage) for d in raw_messages(out / "bag", "/tf_static")]
+    assert (static.transforms[0].header.frame_id, static.transforms[0].child_frame_id) == (
+        "earth",
+        "map",
+    )
+
+
+def test_missing_camera_topic_lists_the_bags_topics(
+    world: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bag = write_bag(tmp_path / "no_camera", "mcap", world, camera=False)
+    assert replay_cli(bag, world, tmp_path / "out") == 1
+    error = capsys.readouterr().err
+    assert "has no camera images" in error
+    assert f"/fix [sensor_msgs/msg/NavSatFix] ({FRAMES} messages)" in error
+    assert not (tmp_path / "out").exists()
+    named = main(["replay", str(bag), "--tiles", str(world["ortho"]), "--camera-topic", "/cam"])
+    assert named == 1
+    assert "camera image topic /cam is not in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("storage", list(STORAGES))
+def test_truncated_bag_replays_what_is_readable(
+    storage: str, world: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bag = write_bag(tmp_path / "full", storage, world)
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    shutil.copy(bag / "metadata.yaml", cut)
+    (storage_file,) = [p for p in bag.iterdir() if p.suffix in (".mcap", ".db3")]
+    data = storage_file.read_bytes()
+    (cut / storage_file.name).write_bytes(data[: len(data) * 6 // 10])
+    assert replay_cli(cut, world, tmp_path / "out", "--params-file", str(world["params"])) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((tmp_path / "out/report.json").read_text())["summary"]
+    assert 0 < summary["frames"] < FRAMES
+    assert summary["bag_damage"]
+    where = "record at byte" if storage == "mcap" else "unreadable after row"
+    assert where in summary["stopped"] and summary["stopped"].startswith("stopped after")
+    assert f"stopped: {summary['stopped']}" in printed
+    with Reader(tmp_path / "out/bag") as reader:
+        assert reader.topics["/cam/image_raw"].msgcount == summary["frames"]
