@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sky2ground_ros.ros.localizer_params import (
+from sky2ground_ros.localizer.parameters import (
     CAMERA_PARAMETERS,
     NODE_PARAMETERS,
     UNSET_DOUBLE_ARRAY,

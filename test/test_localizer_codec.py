@@ -15,7 +15,7 @@ from nodes.localizer_fixtures import write_orthophoto
 
 from sky2ground_ros.data.scene_format import GeoReference
 from sky2ground_ros.geo.geodesy import LocalENU
-from sky2ground_ros.localizer.codec import ImageCodec, decode_image
+from sky2ground_ros.localizer.codec import EncodedImages, ImageCodec, decode_image
 from sky2ground_ros.localizer.geometry import default_camera_extrinsic
 from sky2ground_ros.localizer.keyframes import FrameSet
 from sky2ground_ros.localizer.pipeline import (
@@ -53,6 +53,24 @@ def test_jpeg_round_trip_is_deterministic_and_png_lossless() -> None:
         ImageCodec("jpeg", 0)
     with pytest.raises(ValueError, match="decode"):
         decode_image(b"not an image")
+
+
+def test_encoded_images_encode_each_array_once() -> None:
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, 255, (SIZE, SIZE, 3), dtype=np.uint8) for _ in range(3)]
+    jpeg = ImageCodec("jpeg", 85)
+    cache = EncodedImages(jpeg, capacity=2)
+    data, seen = cache.get(images[0])
+    assert data == jpeg.encode(images[0])
+    np.testing.assert_array_equal(seen, jpeg.roundtrip(images[0]))
+    assert cache.get(images[0])[1] is seen  # the same array again: no second round trip
+    copy = images[0].copy()
+    assert cache.get(copy)[1] is not seen  # equal pixels, another object: encoded anew
+    cache.get(images[1])
+    cache.get(images[2])  # capacity 2: the oldest entries are gone
+    assert cache.get(images[0])[1] is not seen
+    png_image = images[2]
+    assert EncodedImages(ImageCodec("png")).get(png_image)[1] is png_image
 
 
 @pytest.mark.parametrize("codec", [ImageCodec("jpeg", 90), ImageCodec("png")])

@@ -116,10 +116,13 @@ def test_prefetch_from_url_downloads_once(
     capsys.readouterr()
 
 
-def test_geo_and_tiles_import_without_ros() -> None:
+def test_ros_free_packages_import_without_rclpy() -> None:
     code = (
         "import sys\n"
         "import sky2ground_ros.geo.registration, sky2ground_ros.tiles.service\n"
+        "import sky2ground_ros.localizer.pipeline, sky2ground_ros.localizer.parameters\n"
+        "import sky2ground_ros.replay.run, sky2ground_ros.replay.demo\n"
+        "import sky2ground_ros.training.trainer, sky2ground_ros.evaluation.benchmark\n"
         "import sky2ground_ros.cli.main as m\n"
         "m.build_parser()\n"
         "assert 'rclpy' not in sys.modules, 'rclpy imported'\n"

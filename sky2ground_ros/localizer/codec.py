@@ -9,6 +9,7 @@ mode skips it.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import cv2
@@ -56,3 +57,31 @@ def decode_image(data: bytes) -> np.ndarray:
     if bgr is None or bgr.size == 0:
         raise ValueError("cannot decode image bytes")
     return np.ascontiguousarray(bgr[..., ::-1])
+
+
+class EncodedImages:
+    """Encodes each image object once and remembers its bytes and decoded pixels.
+
+    A keyframe stays in the window for ``window_size`` windows and a tile for as long as the
+    robot is near it, so without this every window would re-encode (and, for JPEG, re-decode)
+    the same arrays. Entries are keyed by object identity and hold a reference to the image,
+    so an id can never be reused while its entry lives.
+    """
+
+    def __init__(self, codec: ImageCodec, capacity: int = 128) -> None:
+        self.codec = codec
+        self.capacity = capacity
+        self._entries: OrderedDict[int, tuple[np.ndarray, bytes, np.ndarray]] = OrderedDict()
+
+    def get(self, image: np.ndarray) -> tuple[bytes, np.ndarray]:
+        """The image's encoded bytes and what the model sees after decoding them."""
+        entry = self._entries.get(id(image))
+        if entry is not None and entry[0] is image:
+            self._entries.move_to_end(id(image))
+            return entry[1], entry[2]
+        data = self.codec.encode(image)
+        seen = image if self.codec.lossless else decode_image(data)
+        self._entries[id(image)] = (image, data, seen)
+        if len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+        return data, seen

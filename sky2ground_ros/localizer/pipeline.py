@@ -34,7 +34,7 @@ from sky2ground_ros.geo.registration import (
     RegistrationResult,
     register_tiles,
 )
-from sky2ground_ros.localizer.codec import ImageCodec, decode_image
+from sky2ground_ros.localizer.codec import EncodedImages, ImageCodec
 from sky2ground_ros.localizer.gate import GateConfig, gate_rejection
 from sky2ground_ros.localizer.geometry import base_from_camera, transform
 from sky2ground_ros.localizer.keyframes import FrameSet
@@ -196,6 +196,7 @@ class Localizer:
         self.model = model
         self._predictor = predictor
         self.config = config
+        self._encoded = EncodedImages(config.codec, capacity=64) if config.codec else None
         self._provider = tile_provider
         self._tiles: TileFrames | None = None
         self._origin: LocalENU | None = None
@@ -295,10 +296,10 @@ class Localizer:
         intrinsics = [fs.intrinsics[i] for fs, i, _ in cameras] + [t.K for t in tiles]
         codec = self.config.codec
         encoded: list[bytes] = []
-        if codec is not None and (self._predictor is not None or not codec.lossless):
-            encoded = [codec.encode(image) for image in images]
-            if not codec.lossless:
-                images = [decode_image(data) for data in encoded]
+        if self._encoded is not None and (self._predictor is not None or not codec.lossless):
+            pairs = [self._encoded.get(image) for image in images]
+            encoded = [data for data, _ in pairs]
+            images = [seen for _, seen in pairs]
         return PreparedWindow(
             tile_frames.frame,
             len(cameras),

@@ -1,7 +1,7 @@
 """Find the replay's topics in a bag by message type (or check the named ones) and configure it.
 
 The pipeline is configured from the localizer node's own parameters (defaults, or a params
-YAML such as config/sky2ground.yaml) through the node's `localizer_params` functions, so a
+YAML such as config/sky2ground.yaml) through the node's `localizer.parameters` functions, so a
 replay and the node given the same file run the same thresholds, sizes and codec.
 
 Each optional input is ``auto`` (the single topic of its type, if there is exactly one),
@@ -16,6 +16,12 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sky2ground_ros.localizer.parameters import (
+    initial_position,
+    keyframe_policy,
+    localizer_config,
+    map_origin,
+)
 from sky2ground_ros.replay import messages
 from sky2ground_ros.replay.bag_reader import BagReader
 from sky2ground_ros.replay.bag_types import MissingTopicError
@@ -27,12 +33,6 @@ from sky2ground_ros.replay.replay import (
     POSE_TOPIC,
     FrameNames,
     ReplayConfig,
-)
-from sky2ground_ros.ros.localizer_params import (
-    initial_position,
-    keyframe_policy,
-    localizer_config,
-    map_origin,
 )
 from sky2ground_ros.views import ViewType
 

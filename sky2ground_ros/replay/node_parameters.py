@@ -1,6 +1,6 @@
 """The localizer node's parameter values without a node: its defaults, a params YAML, overrides.
 
-`localizer_params.NODE_PARAMETERS` is the node's single table of parameters; here it gives
+`localizer.parameters.NODE_PARAMETERS` is the node's single table of parameters; here it gives
 the defaults, and a ROS 2 params file (``<node>: ros__parameters: {...}``, nested keys as
 dotted names, as ``ros2 run ... --params-file`` reads it) overrides them, so a replay runs
 with exactly the values the node would get from the same file.
@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from sky2ground_ros.ros.localizer_params import NODE_PARAMETERS, UNSET_DOUBLE_ARRAY
+from sky2ground_ros.localizer.parameters import NODE_PARAMETERS, UNSET_DOUBLE_ARRAY
 
 NODE_NAME = "sky2ground_localizer"
 WILDCARD = "/**"

@@ -10,7 +10,7 @@ Inference runs on the `Localizer`'s own thread, never on the executor. With
 ``inference: remote`` no model is loaded: windows go to a ``skynet_inference`` node over
 the Localize action (`inference_client.RemoteInference`), and /diagnostics gains an
 inference status (server state, bytes per window, round-trip time). Parameters:
-`localizer_params.NODE_PARAMETERS`, config/sky2ground.yaml.
+`sky2ground_ros.localizer.parameters.NODE_PARAMETERS`, config/sky2ground.yaml.
 """
 
 from __future__ import annotations
@@ -56,6 +56,15 @@ from sky2ground_ros.localizer.geometry import (
 )
 from sky2ground_ros.localizer.keyframes import FrameSet, KeyframeWindow
 from sky2ground_ros.localizer.odometry import OdometryBuffer
+from sky2ground_ros.localizer.parameters import (
+    CameraSettings,
+    camera_settings,
+    inference_mode,
+    initial_position,
+    keyframe_policy,
+    localizer_config,
+    map_origin,
+)
 from sky2ground_ros.localizer.pipeline import (
     CameraMount,
     LocalizationResult,
@@ -74,17 +83,7 @@ from sky2ground_ros.resources import find_share_file
 from sky2ground_ros.ros.dds import ensure_local_dds
 from sky2ground_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from sky2ground_ros.ros.inference_client import RemoteInference
-from sky2ground_ros.ros.localizer_params import (
-    CameraSettings,
-    camera_settings,
-    declare_parameters,
-    inference_mode,
-    initial_position,
-    keyframe_policy,
-    localizer_config,
-    map_origin,
-    parameter_values,
-)
+from sky2ground_ros.ros.localizer_params import declare_parameters, parameter_values
 from sky2ground_ros.ros.messages import (
     navsat_message,
     pose_matrix,
