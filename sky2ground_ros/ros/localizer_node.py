@@ -16,7 +16,6 @@ inference status (server state, bytes per window, round-trip time). Parameters:
 from __future__ import annotations
 
 import gc
-import signal
 import sys
 import threading
 import time
@@ -32,10 +31,8 @@ from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import PoseWithCovarianceStamped
 from nav_msgs.msg import Odometry
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
-from rclpy.signals import SignalHandlerOptions
 from rclpy.subscription import Subscription
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, NavSatFix
 from tf2_msgs.msg import TFMessage
@@ -80,7 +77,6 @@ from sky2ground_ros.localizer.tile_frames import TileProvider
 from sky2ground_ros.model.skynet import SkyNet
 from sky2ground_ros.model.weights import WeightsError, load_model
 from sky2ground_ros.resources import find_share_file
-from sky2ground_ros.ros.dds import ensure_local_dds
 from sky2ground_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from sky2ground_ros.ros.inference_client import RemoteInference
 from sky2ground_ros.ros.localizer_params import declare_parameters, parameter_values
@@ -92,6 +88,7 @@ from sky2ground_ros.ros.messages import (
     stamp_seconds,
     transform_message,
 )
+from sky2ground_ros.ros.node_runner import run_node
 from sky2ground_ros.ros.tf_broadcaster import StaticTransformBroadcaster, TransformBroadcaster
 from sky2ground_ros.ros.tile_client import SERVICE_PREFIX, ServiceTileProvider
 from sky2ground_ros.tiles.service import TileService
@@ -696,25 +693,8 @@ def _shipped_model() -> str:
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the node until SIGINT/SIGTERM or an external shutdown (as the tile server does)."""
-    ensure_local_dds()
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.SIGINT)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
-    node = LocalizerNode()
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    try:
-        while rclpy.ok() and not stop.is_set():
-            executor.spin_once(timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.release()
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    """Run the node until SIGINT/SIGTERM or an external shutdown."""
+    return run_node(LocalizerNode, args, release=LocalizerNode.release)
 
 
 if __name__ == "__main__":

@@ -11,23 +11,20 @@ the next stage boundary. Parameters: `PARAMETERS`.
 from __future__ import annotations
 
 import gc
-import signal
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
-import rclpy
 import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.action.server import ServerGoalHandle
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.signals import SignalHandlerOptions
 from sky2ground_interfaces.action import Localize
 
 from sky2ground_ros.localizer.pipeline import run_model, select_device
@@ -35,9 +32,9 @@ from sky2ground_ros.localizer.preprocess import batch_tensor
 from sky2ground_ros.model.skynet import SkyNet
 from sky2ground_ros.model.weights import WeightsError, load_model
 from sky2ground_ros.resources import find_share_file
-from sky2ground_ros.ros.dds import ensure_local_dds
 from sky2ground_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from sky2ground_ros.ros.localize_action import goal_images, prediction_frames
+from sky2ground_ros.ros.node_runner import run_node
 from sky2ground_ros.views import ViewType
 
 NODE_NAME = "skynet_inference"
@@ -264,29 +261,17 @@ class SkyNetInferenceNode(LifecycleNode):
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the node until SIGINT/SIGTERM or an external shutdown (as the tile server does).
+    """Run the node until SIGINT/SIGTERM or an external shutdown.
 
     Two executor threads: a goal runs on one while the other takes cancel requests and
     publishes diagnostics.
     """
-    ensure_local_dds()
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.SIGINT)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
-    node = SkyNetInferenceNode()
-    executor = MultiThreadedExecutor(num_threads=2)
-    executor.add_node(node)
-    try:
-        while rclpy.ok() and not stop.is_set():
-            executor.spin_once(timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.release()
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(
+        SkyNetInferenceNode,
+        args,
+        lambda: MultiThreadedExecutor(num_threads=2),
+        release=SkyNetInferenceNode.release,
+    )
 
 
 if __name__ == "__main__":

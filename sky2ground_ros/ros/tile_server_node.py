@@ -10,21 +10,16 @@ message, tiles that cannot be read are listed in ``skipped``. The same API witho
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from typing import Any
 
-import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
-from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CompressedImage
 from sky2ground_interfaces.msg import GeoTile
 from sky2ground_interfaces.srv import GetTiles
 
-from sky2ground_ros.ros.dds import ensure_local_dds
+from sky2ground_ros.ros.node_runner import run_node
 from sky2ground_ros.tiles.service import TileService
 from sky2ground_ros.tiles.tile import Tile, TileError
 
@@ -123,29 +118,8 @@ class SatelliteTileServer(Node):
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the node until SIGINT/SIGTERM or an external shutdown.
-
-    SIGTERM is handled here rather than by rclpy, and the executor polls every 0.1 s, so a
-    stop request is honoured at once: rclpy's own SIGTERM handling can miss the wake-up of
-    a blocked wait and leave the process running.
-    """
-    ensure_local_dds()
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.SIGINT)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
-    node = SatelliteTileServer()
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    try:
-        while rclpy.ok() and not stop.is_set():
-            executor.spin_once(timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    """Run the node until SIGINT/SIGTERM or an external shutdown."""
+    return run_node(SatelliteTileServer, args)
 
 
 if __name__ == "__main__":
