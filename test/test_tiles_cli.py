@@ -121,6 +121,7 @@ def test_ros_free_packages_import_without_rclpy() -> None:
         "import sys\n"
         "import sky2ground_ros.geo.registration, sky2ground_ros.tiles.service\n"
         "import sky2ground_ros.localizer.pipeline, sky2ground_ros.localizer.parameters\n"
+        "import sky2ground_ros.localizer.inputs\n"
         "import sky2ground_ros.replay.run, sky2ground_ros.replay.demo\n"
         "import sky2ground_ros.training.trainer, sky2ground_ros.evaluation.benchmark\n"
         "import sky2ground_ros.cli.main as m\n"

@@ -3,6 +3,7 @@
 Raw images are converted by rosbags-image (correct for rgb8/bgr8/mono8/16-bit), compressed
 ones by OpenCV; this module adds the checks that keep bad input from reaching the model:
 every problem becomes a `BadFrameError` with a reason that the node reports in /diagnostics.
+Header stamps and geometry_msgs poses are read here too, so ingest needs no ROS types.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 import cv2
 import numpy as np
 from rosbags.image import ImageConversionError, ImageError, ImageFormatError, message_to_cvimage
+
+from sky2ground_ros.localizer.geometry import from_xyz_quat
 
 COLOR_ENCODINGS = frozenset(
     {"rgb8", "bgr8", "rgba8", "bgra8", "mono8", "rgb16", "bgr16", "rgba16", "bgra16", "mono16"}
@@ -81,3 +84,15 @@ def parse_camera_info(msg: Any) -> CameraIntrinsics:
             f"principal point ({cx}, {cy}) outside the {msg.width}x{msg.height} image"
         )
     return CameraIntrinsics(K=K, width=int(msg.width), height=int(msg.height))
+
+
+def stamp_seconds(stamp: Any) -> float:
+    """A header stamp as float seconds."""
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def pose_matrix(pose: Any) -> np.ndarray:
+    """4x4 matrix of a geometry_msgs Pose or Transform."""
+    xyz = pose.translation if hasattr(pose, "translation") else pose.position
+    q = pose.rotation if hasattr(pose, "rotation") else pose.orientation
+    return from_xyz_quat([xyz.x, xyz.y, xyz.z], [q.x, q.y, q.z, q.w])

@@ -118,10 +118,11 @@ class CameraSettings:
     name: str
     image_topic: str
     info_topic: str
-    compressed: bool
-    view_type: ViewType
-    frame_id: str
-    extrinsic: np.ndarray | None
+    compressed: bool = False
+    view_type: ViewType = ViewType.GROUND
+    frame_id: str = ""
+    extrinsic: np.ndarray | None = None
+    """``base → optical frame`` (4x4); None: /tf_static, else the default mount."""
 
 
 def parameter_names(cameras: list[str]) -> list[str]:

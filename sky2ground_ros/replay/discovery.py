@@ -16,16 +16,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sky2ground_ros.localizer.parameters import (
-    initial_position,
-    keyframe_policy,
-    localizer_config,
-    map_origin,
-)
+from sky2ground_ros.localizer.inputs import input_config
+from sky2ground_ros.localizer.parameters import CameraSettings, localizer_config, map_origin
 from sky2ground_ros.replay import messages
 from sky2ground_ros.replay.bag_reader import BagReader
 from sky2ground_ros.replay.bag_types import MissingTopicError
-from sky2ground_ros.replay.inputs import CameraInput, InputConfig
 from sky2ground_ros.replay.node_parameters import node_parameters
 from sky2ground_ros.replay.replay import (
     FIX_TOPIC,
@@ -136,7 +131,7 @@ def resolve(reader: BagReader, options: ReplayOptions) -> ReplayConfig:
         raise ValueError(f"{len(images)} camera topics but {len(infos)} CameraInfo topics")
     names = ["camera"] if len(images) == 1 else [f"camera{i}" for i in range(len(images))]
     cameras = tuple(
-        CameraInput(name, image, info, options.view_type)
+        CameraSettings(name, image, info, view_type=options.view_type)
         for name, image, info in zip(names, images, infos, strict=True)
     )
     truth = ground_truth_topic(reader, options.ground_truth_topic)
@@ -148,20 +143,7 @@ def resolve(reader: BagReader, options: ReplayOptions) -> ReplayConfig:
     frames = FrameNames(
         values["frames.map"], values["frames.odom"], values["frames.base"], values["frames.earth"]
     )
-    inputs = InputConfig(
-        cameras=cameras,
-        image_size=int(values["image_size"]),
-        window_size=int(values["window_size"]),
-        keyframes=keyframe_policy(values),
-        sync_slop_s=float(values["sync.slop_s"]),
-        sync_queue_size=int(values["sync.queue_size"]),
-        navsat_topic=navsat,
-        max_fix_age_s=float(values["max_fix_age_s"]),
-        odom_topic=odom,
-        odom_max_gap_s=float(values["odom_max_gap_s"]),
-        initial_position=initial_position(values),
-        base_frame=frames.base,
-    )
+    inputs = input_config({**values, "navsat_topic": navsat, "odom_topic": odom}, cameras)
     return ReplayConfig(
         inputs,
         localizer_config(values),

@@ -51,20 +51,8 @@ def stamp(seconds: float) -> Any:
     )
 
 
-def stamp_seconds(time: Any) -> float:
-    """A header stamp as float seconds."""
-    return time.sec + time.nanosec * 1e-9
-
-
 def header(seconds: float, frame_id: str) -> Any:
     return _T["std_msgs/msg/Header"](stamp=stamp(seconds), frame_id=frame_id)
-
-
-def pose_matrix(pose: Any) -> np.ndarray:
-    """4x4 matrix of a geometry_msgs Pose or Transform."""
-    xyz = pose.translation if hasattr(pose, "translation") else pose.position
-    q = pose.rotation if hasattr(pose, "rotation") else pose.orientation
-    return from_xyz_quat([xyz.x, xyz.y, xyz.z], [q.x, q.y, q.z, q.w])
 
 
 def _vector(xyz: np.ndarray, kind: str = "geometry_msgs/msg/Vector3") -> Any:

@@ -1,7 +1,7 @@
 """Replay a bag through the localizer, synchronously, with bag time as the clock.
 
 Every input message is copied to the output bag; camera, CameraInfo, NavSatFix and odometry
-messages also go through `LocalizerInputs` (the node's input stages) and each full window
+messages also go through `LocalizerInputs` (the node's own ingest code) and each full window
 through `Localizer.process` (the node's pipeline class). Results are written at the bag time
 of the message that completed the window, as the node would publish them: REP-105 TF on
 /tf (``map → odom`` with odometry, else ``map → base_link``), a static ``earth → map`` on
@@ -21,12 +21,14 @@ import numpy as np
 from tqdm import tqdm
 
 from sky2ground_ros.geo.geodesy import LocalENU, ecef_to_geodetic
+from sky2ground_ros.localizer.frames import pose_matrix, stamp_seconds
 from sky2ground_ros.localizer.geometry import (
     TransformTree,
     enu_in_ecef,
     from_xyz_quat,
     inverse,
 )
+from sky2ground_ros.localizer.inputs import InputConfig, LocalizerInputs
 from sky2ground_ros.localizer.pipeline import (
     LocalizationResult,
     Localizer,
@@ -39,7 +41,6 @@ from sky2ground_ros.replay import messages
 from sky2ground_ros.replay.bag_reader import BagReader
 from sky2ground_ros.replay.bag_types import BagError
 from sky2ground_ros.replay.bag_writer import BagWriter
-from sky2ground_ros.replay.inputs import InputConfig, LocalizerInputs
 
 NODE_NAMESPACE = "/sky2ground_localizer"
 """The node's name: its private topics ``~/pose`` and ``~/fix`` live under it."""
@@ -182,7 +183,7 @@ def replay(
                 bar.set_postfix(poses=len(outcome.poses), refresh=False)
     outcome.origin = localizer.origin
     outcome.stopped = reader.stopped
-    outcome.problems = inputs.problems
+    outcome.problems = inputs.problems.reasons
     outcome.keyframe_rejections = inputs.keyframe_rejections
     outcome.wall_s = time.perf_counter() - start
     return outcome
@@ -198,13 +199,11 @@ def _collect(topic: str, msg: Any, config: ReplayConfig, outcome: ReplayOutcome)
     """Keep the input fixes and the ground truth for the evaluation."""
     if topic == config.inputs.navsat_topic:
         geodetic = (float(msg.latitude), float(msg.longitude), float(msg.altitude))
-        outcome.fixes.append((messages.stamp_seconds(msg.header.stamp), geodetic))
+        outcome.fixes.append((stamp_seconds(msg.header.stamp), geodetic))
     if topic == config.ground_truth_topic:
         pose = msg.pose.pose if hasattr(msg.pose, "pose") else msg.pose
         outcome.ground_truth_frame = msg.header.frame_id
-        outcome.ground_truth.append(
-            StampedPose(messages.stamp_seconds(msg.header.stamp), messages.pose_matrix(pose))
-        )
+        outcome.ground_truth.append(StampedPose(stamp_seconds(msg.header.stamp), pose_matrix(pose)))
 
 
 class _Publisher:
@@ -235,10 +234,10 @@ class _Publisher:
             )
             self._writer.write("/tf_static", bag_ns, messages.tf_message([earth]))
             self._earth_pending = False
+        self._inputs.record_result(result)
         pose = result.pose
         if pose is None or result.geodetic is None:
             return
-        self._inputs.record_pose(result)
         self._send_transform(result.stamp, from_xyz_quat(pose.position, pose.quaternion), bag_ns)
         self._writer.write(
             POSE_TOPIC, bag_ns, messages.pose_with_covariance(self._frames.map, pose)
@@ -273,7 +272,7 @@ def _static_transforms(reader: BagReader) -> TransformTree:
         return tree
     for message in reader.messages(["/tf_static"]):
         for t in messages.deserialize(message.data, message.msgtype).transforms:
-            tree.set(t.header.frame_id, t.child_frame_id, messages.pose_matrix(t.transform))
+            tree.set(t.header.frame_id, t.child_frame_id, pose_matrix(t.transform))
     return tree
 
 

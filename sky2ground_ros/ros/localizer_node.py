@@ -19,9 +19,7 @@ import gc
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,42 +35,27 @@ from rclpy.subscription import Subscription
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, NavSatFix
 from tf2_msgs.msg import TFMessage
 
-from sky2ground_ros.localizer.frames import (
-    BadFrameError,
-    CameraIntrinsics,
-    decode_rgb,
-    parse_camera_info,
-)
 from sky2ground_ros.localizer.geometry import (
     TransformTree,
-    default_camera_extrinsic,
     enu_in_ecef,
     from_xyz_quat,
     inverse,
     to_xyz_quat,
 )
-from sky2ground_ros.localizer.keyframes import FrameSet, KeyframeWindow
-from sky2ground_ros.localizer.odometry import OdometryBuffer
+from sky2ground_ros.localizer.inputs import InputProblems, LocalizerInputs, input_config
 from sky2ground_ros.localizer.parameters import (
-    CameraSettings,
     camera_settings,
     inference_mode,
-    initial_position,
-    keyframe_policy,
     localizer_config,
     map_origin,
 )
 from sky2ground_ros.localizer.pipeline import (
-    CameraMount,
     LocalizationResult,
     Localizer,
     WindowRequest,
     select_device,
 )
-from sky2ground_ros.localizer.preprocess import to_model_input
-from sky2ground_ros.localizer.prior import BadFixError, GeoPrior, PriorSelector, validate_fix
 from sky2ground_ros.localizer.smoothing import PoseEstimate
-from sky2ground_ros.localizer.sync import ApproximateTimeSync
 from sky2ground_ros.localizer.tile_frames import TileProvider
 from sky2ground_ros.model.skynet import SkyNet
 from sky2ground_ros.model.weights import WeightsError, load_model
@@ -85,7 +68,6 @@ from sky2ground_ros.ros.messages import (
     pose_matrix,
     pose_message,
     stamp_message,
-    stamp_seconds,
     transform_message,
 )
 from sky2ground_ros.ros.node_runner import run_node
@@ -96,40 +78,10 @@ from sky2ground_ros.tiles.tile import TileError
 
 NODE_NAME = "sky2ground_localizer"
 SHIPPED_MODEL = "models/skynet_tiny.safetensors"
-TIME_JUMP_S = 1.0
-"""A frame this much older than the previous one means time jumped back (bag restart)."""
 RECENT_INPUT_S = 5.0
 """Bad inputs younger than this keep the inputs diagnostic at WARN."""
 STATIC_TF_QOS = QoSProfile(depth=100, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 NOT_CONFIGURED = "not configured"
-DEFAULT_MOUNT = "default (optical frame at the base origin, looking along base +x)"
-
-
-@dataclass
-class CameraStream:
-    """A subscribed camera: its settings, latest valid intrinsics and the images' frame id."""
-
-    settings: CameraSettings
-    intrinsics: CameraIntrinsics | None = None
-    info_problem: str = "no CameraInfo received yet"
-    frame_id: str = ""
-
-
-@dataclass
-class InputProblems:
-    """Bad inputs by kind ('image', 'CameraInfo', 'NavSatFix') and the latest reasons."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    last: dict[str, str] = field(default_factory=dict)
-    latest: str = ""
-    latest_time: float = -np.inf
-
-    def report(self, kind: str, reason: str) -> None:
-        """Count a bad input of this kind."""
-        self.counts[kind] += 1
-        self.last[kind] = reason
-        self.latest = reason
-        self.latest_time = time.monotonic()
 
 
 class LocalizerNode(LifecycleNode):
@@ -147,11 +99,7 @@ class LocalizerNode(LifecycleNode):
         self._tile_client: ServiceTileProvider | None = None
         self._remote: RemoteInference | None = None
         self._tile_service: TileService | None = None
-        self._cameras: list[CameraStream] = []
-        self._sync: ApproximateTimeSync | None = None
-        self._window: KeyframeWindow | None = None
-        self._priors = PriorSelector()
-        self._odometry: OdometryBuffer | None = None
+        self._ingest: LocalizerInputs | None = None
         self._static_tree = TransformTree()
         self._inputs: list[Subscription] = []
         self._problems = InputProblems()
@@ -160,7 +108,6 @@ class LocalizerNode(LifecycleNode):
         self._published = 0
         self._tf_skipped = 0
         self._last_pose_stamp: float | None = None
-        self._last_stamp: float | None = None
         self._map_odom: tuple[np.ndarray, np.ndarray] | None = None  # xyz, quat; re-sent
         self._earth_sent = False
         self._tf = TransformBroadcaster(self)
@@ -199,7 +146,7 @@ class LocalizerNode(LifecycleNode):
         cameras = camera_settings(values)
         config = localizer_config(values)
         origin = map_origin(values)
-        self._priors = PriorSelector(float(values["max_fix_age_s"]), initial_position(values))
+        inputs = input_config(values, cameras)
         remote = inference_mode(values) == "remote"
         provider = self._open_tiles(values)
         summary: dict[str, object] = {"inference": "remote" if remote else "local"}
@@ -236,12 +183,10 @@ class LocalizerNode(LifecycleNode):
             "window size": values["window_size"],
             "tile source": values["tile_source"],
         }
-        self._cameras = [CameraStream(c) for c in cameras]
-        self._window = KeyframeWindow(int(values["window_size"]), keyframe_policy(values))
-        self._sync = ApproximateTimeSync(
-            len(cameras), float(values["sync.slop_s"]), int(values["sync.queue_size"])
+        self._ingest = LocalizerInputs(
+            inputs, self._static_tree, self._on_time_jump, self._problems
         )
-        self._subscribe(values)
+        self._subscribe(self._ingest)
         self._send_earth_frame()
         self.get_logger().info(f"configured: {description}, cameras {[c.name for c in cameras]}")
 
@@ -303,37 +248,38 @@ class LocalizerNode(LifecycleNode):
         )
         return self._tile_service.get_tiles
 
-    def _subscribe(self, values: dict[str, Any]) -> None:
-        for index, camera in enumerate(self._cameras):
-            kind = CompressedImage if camera.settings.compressed else Image
+    def _subscribe(self, ingest: LocalizerInputs) -> None:
+        """Every input topic straight into `ingest`; images only while active."""
+        config = ingest.config
+        for index, camera in enumerate(config.cameras):
+            kind = CompressedImage if camera.compressed else Image
             self._inputs += [
                 self.create_subscription(
                     kind,
-                    camera.settings.image_topic,
-                    lambda msg, i=index: self._on_image(i, msg),
+                    camera.image_topic,
+                    lambda msg, i=index: self._on_image(ingest, i, msg),
                     qos_profile_sensor_data,
                 ),
                 self.create_subscription(
                     CameraInfo,
-                    camera.settings.info_topic,
-                    lambda msg, c=camera: self._on_camera_info(c, msg),
+                    camera.info_topic,
+                    lambda msg, i=index: ingest.on_camera_info(i, msg),
                     qos_profile_sensor_data,
                 ),
             ]
-        if values["navsat_topic"]:
+        if config.navsat_topic:
             self._inputs.append(
                 self.create_subscription(
-                    NavSatFix, values["navsat_topic"], self._on_navsat, qos_profile_sensor_data
+                    NavSatFix, config.navsat_topic, ingest.on_navsat, qos_profile_sensor_data
                 )
             )
-        if values["odom_topic"]:
-            self._odometry = OdometryBuffer(max_gap_s=float(values["odom_max_gap_s"]))
+        if config.odom_topic:
             self._inputs.append(
                 self.create_subscription(
-                    Odometry, values["odom_topic"], self._on_odometry, qos_profile_sensor_data
+                    Odometry, config.odom_topic, ingest.on_odometry, qos_profile_sensor_data
                 )
             )
-        if any(c.settings.extrinsic is None for c in self._cameras):
+        if any(c.extrinsic is None for c in config.cameras):
             self._inputs.append(
                 self.create_subscription(TFMessage, "/tf_static", self._on_tf_static, STATIC_TF_QOS)
             )
@@ -355,9 +301,8 @@ class LocalizerNode(LifecycleNode):
         if self._tile_service is not None:
             self._tile_service.close()
             self._tile_service = None
-        self._odometry = None
+        self._ingest = None
         self._map_odom = None
-        self._last_stamp = None
         self._earth_sent = False  # a new configuration may have another origin
         gc.collect()
         if torch.cuda.is_available():
@@ -365,154 +310,36 @@ class LocalizerNode(LifecycleNode):
 
     # inputs (executor thread) ----------------------------------------------------------------
 
-    def _on_camera_info(self, camera: CameraStream, msg: CameraInfo) -> None:
-        try:
-            camera.intrinsics = parse_camera_info(msg)
-            camera.info_problem = ""
-        except BadFrameError as error:
-            camera.intrinsics = None
-            camera.info_problem = error.reason
-            self._problems.report("CameraInfo", f"camera '{camera.settings.name}': {error.reason}")
-
-    def _on_navsat(self, msg: NavSatFix) -> None:
-        try:
-            fix = validate_fix(
-                msg.latitude, msg.longitude, msg.status.status, stamp_seconds(msg.header.stamp)
-            )
-        except BadFixError as error:
-            self._problems.report("NavSatFix", error.reason)
-            return
-        self._priors.fix = fix
-
-    def _on_odometry(self, msg: Odometry) -> None:
-        if self._odometry is not None:
-            self._odometry.add(stamp_seconds(msg.header.stamp), pose_matrix(msg.pose.pose))
-
     def _on_tf_static(self, msg: TFMessage) -> None:
         for t in msg.transforms:
             self._static_tree.set(t.header.frame_id, t.child_frame_id, pose_matrix(t.transform))
 
-    def _on_image(self, index: int, msg: Image | CompressedImage) -> None:
-        if not self._active or self._sync is None:
-            return
-        stamp = stamp_seconds(msg.header.stamp)
-        matched = self._sync.add(index, stamp, (stamp, time.monotonic(), msg))
-        if matched is not None:
-            self._on_frame_set(matched)
-
-    def _on_frame_set(self, matched: Sequence[tuple[float, float, Any]]) -> None:
-        """Decode, check and resize one synchronised set; submit a window when one is ready."""
-        stamp = matched[0][0]
-        received = max(item[1] for item in matched)
-        start = time.perf_counter()
-        decoded = []
-        for camera, (_, _, msg) in zip(self._cameras, matched, strict=True):
-            name = camera.settings.name
-            try:
-                rgb = decode_rgb(msg)
-            except BadFrameError as error:
-                self._problems.report("image", f"camera '{name}': {error.reason}")
-                return
-            info = camera.intrinsics
-            if info is None:
-                self._problems.report("image", f"camera '{name}': {camera.info_problem}")
-                return
-            if (info.width, info.height) != (rgb.shape[1], rgb.shape[0]):
-                self._problems.report(
-                    "image",
-                    f"camera '{name}': image is {rgb.shape[1]}x{rgb.shape[0]} but CameraInfo "
-                    f"is {info.width}x{info.height}",
-                )
-                return
-            camera.frame_id = msg.header.frame_id
-            decoded.append((rgb, info.K))
-        decode_ms = 1000.0 * (time.perf_counter() - start)
-
-        start = time.perf_counter()
-        size = int(self._values["image_size"])
-        resized = [to_model_input(rgb, K, size) for rgb, K in decoded]
-        odom = self._odometry.at(stamp) if self._odometry is not None else None
-        frames = FrameSet(
-            stamp=stamp,
-            images=[image for image, _ in resized],
-            intrinsics=[K for _, K in resized],
-            camera_names=[c.settings.name for c in self._cameras],
-            position=None if odom is None else odom[:3, 3],
-        )
-        self._check_time_jump(stamp)
-        window = self._window
-        if window is None or not window.offer(frames) or not window.full:
-            return
-        preprocess_ms = 1000.0 * (time.perf_counter() - start)
-        self._submit(window, stamp, received, decode_ms, preprocess_ms)
-
-    def _check_time_jump(self, stamp: float) -> None:
-        if self._last_stamp is not None and stamp < self._last_stamp - TIME_JUMP_S:
-            self.get_logger().warning("time jumped backwards: window, smoother and priors reset")
-            if self._window is not None:
-                self._window.clear()
-            if self._localizer is not None:
-                self._localizer.reset()
-            if self._odometry is not None:
-                self._odometry.clear()
-            self._priors.reset()
-        self._last_stamp = stamp
-
-    def _submit(
-        self,
-        window: KeyframeWindow,
-        stamp: float,
-        received: float,
-        decode_ms: float,
-        preprocess_ms: float,
-    ) -> None:
+    def _on_image(self, ingest: LocalizerInputs, index: int, msg: Image | CompressedImage) -> None:
+        """Hand the image to the ingest; submit the window or record the no-prior result."""
         localizer = self._localizer
-        if localizer is None:
+        if not self._active or localizer is None:
             return
-        prior = self._priors.select(stamp)
-        if prior is None:
-            self._record(
-                LocalizationResult(
-                    stamp,
-                    received,
-                    category="prior",
-                    rejection="no position prior: no valid NavSatFix, no previous pose and "
-                    "no initial_pose parameter",
-                )
-            )
-            return
-        mounts = {
-            c.settings.name: CameraMount(c.settings.view_type, self._mount(c)[0])
-            for c in self._cameras
-        }
-        localizer.submit(
-            WindowRequest(
-                window.frames(),
-                prior,
-                mounts,
-                received,
-                {"decode": decode_ms, "preprocess": preprocess_ms},
-            )
-        )
+        request = ingest.on_image(index, msg)
+        if isinstance(request, WindowRequest):
+            localizer.submit(request)
+        elif request is not None:
+            self._record(request)
 
-    def _mount(self, camera: CameraStream) -> tuple[np.ndarray, str]:
-        """The ``base → camera`` transform and where it came from."""
-        if camera.settings.extrinsic is not None:
-            return camera.settings.extrinsic, "parameter"
-        frame = camera.settings.frame_id or camera.frame_id
-        found = self._static_tree.lookup(self._values["frames.base"], frame) if frame else None
-        if found is not None:
-            return found, "tf_static"
-        return default_camera_extrinsic(), DEFAULT_MOUNT
+    def _on_time_jump(self) -> None:
+        self.get_logger().warning("time jumped backwards: window, smoother and priors reset")
+        if self._localizer is not None:
+            self._localizer.reset()
 
     # results (inference thread) ---------------------------------------------------------------
 
     def _on_result(self, result: LocalizationResult) -> None:
         start = time.perf_counter()
-        if result.pose is not None and result.geodetic is not None and self._active:
+        ingest = self._ingest
+        localized = result.pose is not None and result.geodetic is not None
+        if localized and self._active:
             self._publish_pose(result.stamp, result.pose, result.geodetic)
-        elif result.category == "tiles" and result.prior_source == "last pose":
-            self._priors.last_pose = None  # lost: look around the fix or initial pose again
+        if ingest is not None and (self._active or not localized):
+            ingest.record_result(result)  # a published pose is the next prior, a lost one not
         result.timings["publish"] = 1000.0 * (time.perf_counter() - start)
         self._record(result)
 
@@ -528,18 +355,18 @@ class LocalizerNode(LifecycleNode):
         base = values["frames.base"]
         self._fix_pub.publish(navsat_message(base, geodetic, pose.covariance, stamp))
         self._send_earth_frame()
-        self._priors.last_pose = GeoPrior(geodetic[0], geodetic[1], seconds, "last pose")
 
     def _send_transform(self, seconds: float, pose: PoseEstimate, stamp: Time) -> None:
         """REP-105: map → odom when odometry is known at the stamp, else map → base."""
         map_frame = self._values["frames.map"]
-        if self._odometry is None:
+        odometry = None if self._ingest is None else self._ingest.odometry
+        if odometry is None:
             base = self._values["frames.base"]
             self._tf.send_transform(
                 transform_message(map_frame, base, pose.position, pose.quaternion, stamp)
             )
             return
-        T_odom_base = self._odometry.at(seconds)
+        T_odom_base = odometry.at(seconds)
         if T_odom_base is None:
             self._tf_skipped += 1
             return
@@ -672,17 +499,19 @@ class LocalizerNode(LifecycleNode):
         name = f"{self.get_name()}: inputs"
         problems = self._problems
         values: dict[str, object] = {}
-        for camera in self._cameras:
+        ingest = self._ingest
+        for camera in [] if ingest is None else ingest.cameras:
             label = camera.settings.name
             values[f"{label} CameraInfo"] = camera.info_problem or "ok"
-            values[f"{label} extrinsic"] = self._mount(camera)[1]
+            values[f"{label} extrinsic"] = ingest.mount(camera)[1]
         for kind, count in sorted(problems.counts.items()):
             values[f"bad {kind}"] = count
             values[f"last bad {kind}"] = problems.last[kind]
-        if self._window is not None:
-            values.update({f"keyframes {k}": v for k, v in sorted(self._window.rejected.items())})
-        if self._sync is not None:
-            values["sync dropped"] = self._sync.dropped
+        if ingest is not None:
+            values.update(
+                {f"keyframes {k}": v for k, v in sorted(ingest.keyframe_rejections.items())}
+            )
+            values["sync dropped"] = ingest.sync_dropped
         if time.monotonic() - problems.latest_time < RECENT_INPUT_S:
             return diagnostic_status(name, "warn", f"bad input: {problems.latest}", values)
         return diagnostic_status(name, "ok", "inputs ok", values)
