@@ -1,13 +1,14 @@
-"""The localizer as a managed node, with odometry: REP-105 map → odom, cleanup and reconfigure.
+"""The localizer as a managed node, with odometry: REP-105 map → odom, cleanup and reconfigure,
+and simulated time as under `ros2 bag play --clock` with `use_sim_time`.
 
 One process: the node (autostart off, driven through its lifecycle transitions) and a probe
-node publishing a camera and odometry and reading /tf and ~/pose. Registration thresholds
-are opened so the test-made model's windows reach TF: this checks the frames and the
-transform algebra, not accuracy.
+node publishing a camera, odometry and /clock and reading /tf, /tf_static and ~/pose.
+Registration thresholds are opened so the test-made model's windows reach TF: this checks
+the frames, the transform algebra and the clocks, not accuracy.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,8 @@ from nodes.localizer_fixtures import write_orthophoto
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
+from rosgraph_msgs.msg import Clock
 from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import CameraInfo, Image
 from tf2_msgs.msg import TFMessage
@@ -51,94 +53,137 @@ def odom_base(stamp: float) -> np.ndarray:
     return transform(Rotation.from_euler("z", yaw).as_matrix(), [2.0 * (stamp % 100.0), 1.0, 0.0])
 
 
-@pytest.mark.ros
-def test_lifecycle_and_map_to_odom(ros_domain_id: int, tmp_path: Path) -> None:
-    torch.manual_seed(0)
-    model = save_weights(SkyNet(get_config("tiny")), tmp_path / "tiny.safetensors")
-    overrides = {
-        "autostart": False,
-        "model_path": str(model),
-        "torch_threads": 1,
-        "image_size": 28,
-        "window_size": 1,
-        "keyframe.min_interval_s": 0.1,
-        "keyframe.min_sharpness": 0.0,
-        "cameras": ["cam"],
-        "cam.view_type": "aerial",
-        "tile_source": str(write_orthophoto(tmp_path / "ortho.tif", GEOREF)),
-        "origin": [GEOREF.latitude, GEOREF.longitude, GEOREF.altitude],
-        "initial_pose": [GEOREF.latitude, GEOREF.longitude],
-        "odom_topic": "/odom",
-        "tf_republish_period_s": 0.05,
-        **OPEN,
-    }
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    node = LocalizerNode(
-        context=context, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()]
-    )
-    probe = rclpy.create_node("lifecycle_probe", context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    executor.add_node(probe)
-    image_pub = probe.create_publisher(Image, "/cam/image_raw", qos_profile_sensor_data)
-    info_pub = probe.create_publisher(CameraInfo, "/cam/camera_info", qos_profile_sensor_data)
-    odom_pub = probe.create_publisher(Odometry, "/odom", qos_profile_sensor_data)
-    transforms: list = []
-    poses: list[PoseWithCovarianceStamped] = []
-    probe.create_subscription(TFMessage, "/tf", lambda m: transforms.extend(m.transforms), 100)
-    probe.create_subscription(
-        PoseWithCovarianceStamped, "/sky2ground_localizer/pose", poses.append, 10
-    )
+class Harness:
+    """The node under test and a probe node on one executor in a private context."""
 
-    def spin_until(done: Callable[[], bool], timeout: float = 20.0) -> None:
+    def __init__(self, tmp_path: Path, **parameters: object) -> None:
+        torch.manual_seed(0)
+        model = save_weights(SkyNet(get_config("tiny")), tmp_path / "tiny.safetensors")
+        overrides = {
+            "autostart": False,
+            "model_path": str(model),
+            "torch_threads": 1,
+            "image_size": 28,
+            "window_size": 1,
+            "keyframe.min_interval_s": 0.1,
+            "keyframe.min_sharpness": 0.0,
+            "cameras": ["cam"],
+            "cam.view_type": "aerial",
+            "tile_source": str(write_orthophoto(tmp_path / "ortho.tif", GEOREF)),
+            "origin": [GEOREF.latitude, GEOREF.longitude, GEOREF.altitude],
+            "initial_pose": [GEOREF.latitude, GEOREF.longitude],
+            "odom_topic": "/odom",
+            "tf_republish_period_s": 0.05,
+            **OPEN,
+            **parameters,
+        }
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = LocalizerNode(
+            context=self.context,
+            parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()],
+        )
+        self.probe = rclpy.create_node("lifecycle_probe", context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.executor.add_node(self.probe)
+        probe = self.probe
+        self.image_pub = probe.create_publisher(Image, "/cam/image_raw", qos_profile_sensor_data)
+        self.info_pub = probe.create_publisher(
+            CameraInfo, "/cam/camera_info", qos_profile_sensor_data
+        )
+        self.odom_pub = probe.create_publisher(Odometry, "/odom", qos_profile_sensor_data)
+        self.clock_pub = probe.create_publisher(Clock, "/clock", 10)
+        self.transforms: list = []
+        self.static_transforms: list = []
+        self.poses: list[PoseWithCovarianceStamped] = []
+        probe.create_subscription(
+            TFMessage, "/tf", lambda m: self.transforms.extend(m.transforms), 100
+        )
+        latched = QoSProfile(depth=10, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        probe.create_subscription(
+            TFMessage, "/tf_static", lambda m: self.static_transforms.extend(m.transforms), latched
+        )
+        probe.create_subscription(
+            PoseWithCovarianceStamped, "/sky2ground_localizer/pose", self.poses.append, 10
+        )
+
+    def close(self) -> None:
+        self.node.release()
+        self.executor.shutdown()
+        self.probe.destroy_node()
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+    def spin_until(self, done: Callable[[], bool], timeout: float = 20.0) -> None:
         end = time.monotonic() + timeout
         while not done():
             assert time.monotonic() < end, "timed out"
-            executor.spin_once(timeout_sec=0.05)
+            self.executor.spin_once(timeout_sec=0.05)
 
-    def send_odometry(stamp: float) -> None:
+    def start(self) -> None:
+        assert self.node.configuration_problem == NOT_CONFIGURED
+        assert self.node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert self.node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        assert self.node.configuration_problem == ""
+        self.spin_until(lambda: self.image_pub.get_subscription_count() > 0)
+
+    def send_odometry(self, stamp: float) -> None:
         xyz, quat = to_xyz_quat(odom_base(stamp))
         msg = Odometry(child_frame_id="base_link")
         msg.header.stamp, msg.header.frame_id = stamp_message(stamp), "odom"
         p, q = msg.pose.pose.position, msg.pose.pose.orientation
         p.x, p.y, p.z = (float(v) for v in xyz)
         q.x, q.y, q.z, q.w = (float(v) for v in quat)
-        odom_pub.publish(msg)
+        self.odom_pub.publish(msg)
 
-    def send_frame(stamp: float) -> None:
-        send_odometry(stamp - 0.05)
-        send_odometry(stamp + 0.05)  # the image stamp lies between two odometry messages
+    def send_frame(self, stamp: float) -> None:
+        self.send_odometry(stamp - 0.05)
+        self.send_odometry(stamp + 0.05)  # the image stamp lies between two odometry messages
         info = CameraInfo(width=64, height=48, k=[60.0, 0, 31.5, 0, 60.0, 23.5, 0, 0, 1.0])
         info.header.stamp = stamp_message(stamp)
-        info_pub.publish(info)
+        self.info_pub.publish(info)
         rgb = np.random.default_rng(int(stamp) % 1000).integers(0, 255, (48, 64, 3), np.uint8)
         image = Image(width=64, height=48, encoding="rgb8", step=192, data=rgb.tobytes())
         image.header.stamp = info.header.stamp
-        image_pub.publish(image)
+        self.image_pub.publish(image)
 
-    try:
-        assert node.configuration_problem == NOT_CONFIGURED
-        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
-        assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-        assert node.configuration_problem == ""
-        spin_until(lambda: image_pub.get_subscription_count() > 0)
-
-        stamp = round(time.time(), 3)
+    def frames_until_pose(self, stamps: Iterator[float], clock: bool = False) -> float:
+        """Send frames (and /clock first when ``clock``) until a new pose; its frame's stamp."""
+        count = len(self.poses)
         deadline = time.monotonic() + 30.0
-        while not poses:  # best-effort QoS: send frames until one window is localized
+        while len(self.poses) == count:  # best-effort QoS: send frames until one is localized
             assert time.monotonic() < deadline, "no pose"
-            stamp += 0.5
-            send_frame(stamp)
+            stamp = next(stamps)
+            if clock:
+                self.clock_pub.publish(Clock(clock=stamp_message(stamp)))
+            self.send_frame(stamp)
             end = time.monotonic() + 1.0
-            while not poses and time.monotonic() < end:
-                executor.spin_once(timeout_sec=0.05)
-        pose = poses[0]
-        pose_stamp = stamp_seconds(pose.header.stamp)
-        at_stamp = [t for t in transforms if abs(stamp_seconds(t.header.stamp) - pose_stamp) < 1e-6]
+            while len(self.poses) == count and time.monotonic() < end:
+                self.executor.spin_once(timeout_sec=0.05)
+        return stamp_seconds(self.poses[-1].header.stamp)
+
+
+def every_half_second(start: float) -> Iterator[float]:
+    k = 0
+    while True:
+        k += 1
+        yield start + 0.5 * k
+
+
+@pytest.mark.ros
+def test_lifecycle_and_map_to_odom(ros_domain_id: int, tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    try:
+        h.start()
+        pose_stamp = h.frames_until_pose(every_half_second(round(time.time(), 3)))
+        pose = h.poses[-1]
+        at_stamp = [
+            t for t in h.transforms if abs(stamp_seconds(t.header.stamp) - pose_stamp) < 1e-6
+        ]
         (map_odom,) = at_stamp
         assert (map_odom.header.frame_id, map_odom.child_frame_id) == ("map", "odom")
-        assert not [t for t in transforms if t.child_frame_id == "base_link"]  # REP-105
+        assert not [t for t in h.transforms if t.child_frame_id == "base_link"]  # REP-105
         t, r = map_odom.transform.translation, map_odom.transform.rotation
         T_map_odom = from_xyz_quat([t.x, t.y, t.z], [r.x, r.y, r.z, r.w])
         p, q = pose.pose.pose.position, pose.pose.pose.orientation
@@ -147,18 +192,40 @@ def test_lifecycle_and_map_to_odom(ros_domain_id: int, tmp_path: Path) -> None:
         expected = T_map_base @ inverse(odom_base(pose_stamp))
         np.testing.assert_allclose(T_map_odom, expected, atol=1e-6)
         # and the last map -> odom keeps being re-sent with fresh stamps
-        spin_until(lambda: stamp_seconds(transforms[-1].header.stamp) > time.time() - 1.0)
-        assert transforms[-1].child_frame_id == "odom"
+        h.spin_until(lambda: stamp_seconds(h.transforms[-1].header.stamp) > time.time() - 1.0)
+        assert h.transforms[-1].child_frame_id == "odom"
 
-        assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
-        assert node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
-        assert node.configuration_problem == NOT_CONFIGURED  # model freed, unsubscribed
-        spin_until(lambda: image_pub.get_subscription_count() == 0)
-        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
-        spin_until(lambda: image_pub.get_subscription_count() > 0)
+        assert h.node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+        assert h.node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
+        assert h.node.configuration_problem == NOT_CONFIGURED  # model freed, unsubscribed
+        h.spin_until(lambda: h.image_pub.get_subscription_count() == 0)
+        assert h.node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        h.spin_until(lambda: h.image_pub.get_subscription_count() > 0)
     finally:
-        node.release()
-        executor.shutdown()
-        probe.destroy_node()
-        node.destroy_node()
-        rclpy.shutdown(context=context)
+        h.close()
+
+
+SIM_START = 1000.0
+"""Simulated seconds: far from wall time (~1.8e9 s), so a wall-clock stamp cannot pass."""
+
+
+@pytest.mark.ros
+def test_sim_time_follows_clock_and_bag_restart(ros_domain_id: int, tmp_path: Path) -> None:
+    h = Harness(tmp_path, use_sim_time=True)
+    try:
+        h.start()
+        first = h.frames_until_pose(every_half_second(SIM_START), clock=True)
+        assert SIM_START < first < SIM_START + 30.0
+        # stamps from the node's own clock are /clock's, never wall time: earth -> map (static,
+        # so timeless for tf2; it may be sent before the first /clock, at 0) and the map -> odom
+        # re-sends between windows
+        (earth_map,) = [t for t in h.static_transforms if t.child_frame_id == "map"]
+        assert stamp_seconds(earth_map.header.stamp) <= first
+        resent = [stamp_seconds(t.header.stamp) for t in h.transforms]
+        assert resent and all(SIM_START < s <= first + 1e-6 for s in resent)
+
+        # the bag restarts: time jumps back, the window is reset, poses follow the new stamps
+        again = h.frames_until_pose(every_half_second(SIM_START - 50.0), clock=True)
+        assert SIM_START - 50.0 < again < first - 1.0
+    finally:
+        h.close()
