@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
+from nodes.localizer_fixtures import OPEN_THRESHOLDS, write_params
 from rclpy.serialization import deserialize_message
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
@@ -37,21 +37,7 @@ RATE_HZ = 2.0
 T0_NS = 1_700_000_000 * 10**9
 WIDTH, HEIGHT = 96, 72
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
-OPEN_THRESHOLDS = {
-    "image_size": 42,
-    "registration": {
-        "inlier_spacing_fraction": 1.0e6,
-        "inlier_rotation_deg": 180.0,
-        "min_inlier_ratio": 0.0,
-    },
-    "gate": {
-        "min_inlier_tiles": 0,
-        "max_tile_rms_m": 1.0e12,
-        "max_tile_rms_deg": 1.0e12,
-        "max_position_sigma_m": 1.0e12,
-    },
-    "smoothing": {"position_noise_m2_per_s": 1.0e12},
-}
+OPEN_SMALL = {**OPEN_THRESHOLDS, "image_size": 42}
 
 
 def stamp(ns: int) -> object:
@@ -77,10 +63,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
         rgb = np.round(renderer.render(camera).rgb * 255.0).astype(np.uint8)
         frames.append((rgb, T_map_camera[:3, 3]))
     ortho = write_orthophoto(renderer, root / "ortho.tif", 1.0, half_extent=400.0)
-    params = root / "open.yaml"
-    params.write_text(
-        yaml.safe_dump({"sky2ground_localizer": {"ros__parameters": OPEN_THRESHOLDS}})
-    )
+    params = write_params(root / "open.yaml", "sky2ground_localizer", OPEN_SMALL)
     return {"frames": frames, "K": K, "georef": georef, "ortho": ortho, "params": params}
 
 

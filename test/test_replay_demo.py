@@ -14,25 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
+from nodes.localizer_fixtures import OPEN_THRESHOLDS, write_params
 
 from sky2ground_ros.cli.main import main
 
 SMALL = ["--duration", "4", "--width", "96", "--height", "72", "--no-progress"]
-OPEN = {
-    "registration": {
-        "inlier_spacing_fraction": 1.0e6,
-        "inlier_rotation_deg": 180.0,
-        "min_inlier_ratio": 0.0,
-    },
-    "gate": {
-        "min_inlier_tiles": 0,
-        "max_tile_rms_m": 1.0e12,
-        "max_tile_rms_deg": 1.0e12,
-        "max_position_sigma_m": 1.0e12,
-    },
-    "smoothing": {"position_noise_m2_per_s": 1.0e12},
-}
 ROW = re.compile(r"^\| (?P<name>[^|]+) \| (?P<cells>.+) \|$")
 
 
@@ -91,8 +77,7 @@ def test_demo_default_gate_reports_rejections(
 def test_demo_numbers_with_poses_match_report_and_tum(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    params = tmp_path / "open.yaml"
-    params.write_text(yaml.safe_dump({"sky2ground_localizer": {"ros__parameters": OPEN}}))
+    params = write_params(tmp_path / "open.yaml", "sky2ground_localizer", OPEN_THRESHOLDS)
     printed, report = run_demo(tmp_path / "demo", capsys, "--params-file", str(params))
     assert report["summary"]["poses"] > 0
     check_numbers_match(printed, report)

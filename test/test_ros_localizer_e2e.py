@@ -30,12 +30,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from nodes.localizer_fixtures import write_params
+from nodes.localizer_fixtures import OPEN_THRESHOLDS, render_test_scene, write_params
 from nodes.scene_camera_publisher import PERIOD_S
 
-from sky2ground_ros.data.cameras import HelixConfig
 from sky2ground_ros.data.scene_format import Scene
-from sky2ground_ros.data.synthetic import SyntheticConfig, render_scene
 from sky2ground_ros.geo.geodesy import LocalENU, geodetic_to_ecef
 from sky2ground_ros.model import SkyNet, get_config
 from sky2ground_ros.model.weights import save_weights
@@ -44,37 +42,14 @@ from sky2ground_ros.views import ViewType
 REPO = Path(__file__).resolve().parents[1]
 NODES = Path(__file__).parent / "nodes"
 SHIPPED = Path(os.environ.get("SKY2GROUND_E2E_MODEL", REPO / "models/skynet_tiny.safetensors"))
-SCENE_SEED = 7  # the shipped model was trained on seed-0 scenes
 TOLERANCE_M = 1800.0
 """3D position error bound for the shipped tiny checkpoint with opened thresholds."""
-OPEN_THRESHOLDS = {
-    "registration": {
-        "inlier_spacing_fraction": 1.0e6,
-        "inlier_rotation_deg": 180.0,
-        "min_inlier_ratio": 0.0,
-    },
-    "gate": {
-        "min_inlier_tiles": 0,
-        "max_tile_rms_m": 1.0e12,
-        "max_tile_rms_deg": 1.0e12,
-        "max_position_sigma_m": 1.0e12,
-    },
-    "smoothing": {"position_noise_m2_per_s": 1.0e12},
-}
 MIN_POSES = 5
 
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Scene:
-    """A held-out town: 8 aerial rig positions at 96 px and a 1 m/px orthophoto (~5 s)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    config = SyntheticConfig(
-        size=96, satellite=0, ground=0, helix=HelixConfig(positions=8), orthophoto_gsd=1.0
-    )
-    root = render_scene(tmp_path_factory.mktemp("scene"), 0, SCENE_SEED, config)
-    torch.set_num_threads(threads)
-    return Scene.load(root)
+    return render_test_scene(tmp_path_factory.mktemp("scene"))
 
 
 def run_processes(

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 import pytest
-from nodes.localizer_fixtures import write_params
-from nodes.tethered_processes import MODEL, ProcessGroup, localizer_params, render_test_scene
+from nodes.localizer_fixtures import render_test_scene, write_params
+from nodes.tethered_processes import MODEL, ProcessGroup, localizer_params
 
 from sky2ground_ros.data.scene_format import Scene
 

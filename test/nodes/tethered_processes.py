@@ -14,16 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch
+from nodes.localizer_fixtures import OPEN_THRESHOLDS
 
-from sky2ground_ros.data.cameras import HelixConfig
 from sky2ground_ros.data.scene_format import Scene
-from sky2ground_ros.data.synthetic import SyntheticConfig, render_scene
 
 NODES = Path(__file__).parent
 REPO = NODES.parents[1]
 MODEL = REPO / "models" / "skynet_tiny.safetensors"
-SCENE_SEED = 7
 WIDE_OPEN = 1.0e18
 # The shipped tiny checkpoint almost never passes the default registration and gate (see
 # test_ros_localizer_e2e), so they are opened to let every window reach ~/pose; the smoother's
@@ -31,32 +28,10 @@ WIDE_OPEN = 1.0e18
 # max_fix_age_s is so short that the tiles are always those around initial_pose (not around
 # the last pose): a window's pose does not depend on which windows came before, so two
 # localizers can be compared window by window even when one skipped a stale window.
-OPEN_THRESHOLDS = {
-    "registration": {
-        "inlier_spacing_fraction": 1.0e6,
-        "inlier_rotation_deg": 180.0,
-        "min_inlier_ratio": 0.0,
-    },
-    "gate": {
-        "min_inlier_tiles": 0,
-        "max_tile_rms_m": 1.0e12,
-        "max_tile_rms_deg": 1.0e12,
-        "max_position_sigma_m": 1.0e12,
-    },
+TETHER_THRESHOLDS = {
+    **OPEN_THRESHOLDS,
     "smoothing": {"position_noise_m2_per_s": WIDE_OPEN, "rotation_noise_rad2_per_s": WIDE_OPEN},
 }
-
-
-def render_test_scene(root: Path) -> Scene:
-    """A held-out town: 8 aerial rig positions at 96 px and a 1 m/px orthophoto (~5 s)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    config = SyntheticConfig(
-        size=96, satellite=0, ground=0, helix=HelixConfig(positions=8), orthophoto_gsd=1.0
-    )
-    path = render_scene(root, 0, SCENE_SEED, config)
-    torch.set_num_threads(threads)
-    return Scene.load(path)
 
 
 def localizer_params(scene: Scene, **overrides: Any) -> dict[str, Any]:
@@ -75,7 +50,7 @@ def localizer_params(scene: Scene, **overrides: Any) -> dict[str, Any]:
         "initial_pose": [g.latitude, g.longitude],
         "max_fix_age_s": 0.01,
         "diagnostics_period_s": 0.5,
-        **OPEN_THRESHOLDS,
+        **TETHER_THRESHOLDS,
         **overrides,
     }
 
