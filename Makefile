@@ -2,7 +2,7 @@
 # .venv first (idempotent: nothing is reinstalled while its inputs are unchanged).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-ENV_INPUTS := requirements.txt constraints.txt setup.py setup.cfg package.xml \
+ENV_INPUTS := requirements.txt requirements-python.txt constraints.txt setup.py setup.cfg package.xml \
 	tools/bootstrap.sh tools/build_interfaces.sh tools/cmake/wheel_python_include_fix.cmake \
 	$(shell find interfaces -type f 2>/dev/null | sort)
 # The stamp is named after the inputs' content, not their mtimes, so a fresh clone or a

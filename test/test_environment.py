@@ -8,8 +8,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def requirement_names(path: Path) -> list[str]:
-    lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
-    return [line for line in lines if line]
+    """Requirement lines of a pip file, following ``-r other.txt`` includes."""
+    names = []
+    for line in (line.split("#")[0].strip() for line in path.read_text().splitlines()):
+        if line.startswith("-r "):
+            names += requirement_names(path.parent / line[3:].strip())
+        elif line:
+            names.append(line)
+    return names
 
 
 def normalise(name: str) -> str:
@@ -26,6 +32,8 @@ def test_every_requirement_is_pinned_exactly() -> None:
         assert normalise(requirement) in pins, f"{requirement} is not pinned in constraints.txt"
     assert pins["torch"] == "2.13.0"
     assert "torch" not in map(normalise, requirement_names(REPO / "requirements.txt"))
+    python_only = requirement_names(REPO / "requirements-python.txt")
+    assert python_only and not [name for name in python_only if normalise(name).startswith("ros-")]
 
 
 def test_environment_is_up_to_date_so_make_does_not_reinstall() -> None:
