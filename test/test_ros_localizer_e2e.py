@@ -29,14 +29,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from nodes.localizer_fixtures import OPEN_THRESHOLDS, render_test_scene, write_params
+from nodes.localizer_fixtures import aerial_localizer_params, render_test_scene, write_params
 from nodes.scene_camera_publisher import PERIOD_S
 
 from sky2ground_ros.data.scene_format import Scene
 from sky2ground_ros.geo.geodesy import LocalENU, geodetic_to_ecef
-from sky2ground_ros.model import SkyNet, get_config
-from sky2ground_ros.model.weights import save_weights
 from sky2ground_ros.views import ViewType
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,29 +86,10 @@ def run_processes(
 
 @pytest.mark.ros
 def test_localizer_end_to_end(ros_env: dict[str, str], scene: Scene, tmp_path: Path) -> None:
-    shipped = SHIPPED.is_file()
-    model = SHIPPED if shipped else tmp_path / "tiny.safetensors"
-    if not shipped:  # until the checkpoint lands: same pipeline, accuracy not checked
-        torch.manual_seed(0)
-        save_weights(SkyNet(get_config("tiny")), model)
+    assert SHIPPED.is_file(), f"no checkpoint at {SHIPPED}"
     g = scene.georef
     params = write_params(
-        tmp_path / "params.yaml",
-        "sky2ground_localizer",
-        {
-            "model_path": str(model),
-            "torch_threads": 1,
-            "image_size": 84,
-            "window_size": 4,
-            "keyframe": {"min_interval_s": 0.2},
-            "cameras": ["aerial"],
-            "aerial": {"view_type": "aerial"},
-            "tile_source": str(scene.root / "orthophoto.tif"),
-            "origin": [g.latitude, g.longitude, g.altitude],
-            "initial_pose": [g.latitude, g.longitude],
-            "diagnostics_period_s": 0.5,
-            **OPEN_THRESHOLDS,
-        },
+        tmp_path / "params.yaml", "sky2ground_localizer", aerial_localizer_params(scene, SHIPPED)
     )
     t0 = round(time.time(), 3)
     got, log = run_processes(ros_env, scene, params, t0)
@@ -153,5 +131,4 @@ def test_localizer_end_to_end(ros_env: dict[str, str], scene: Scene, tmp_path: P
     assert int(localization["values"]["poses published"]) >= MIN_POSES
     assert diagnostics["sky2ground_localizer: model"]["level"] == 0
     print(f"position errors (m): {np.round(errors, 1).tolist()}")
-    if shipped:
-        assert max(errors) <= TOLERANCE_M, errors
+    assert max(errors) <= TOLERANCE_M, errors

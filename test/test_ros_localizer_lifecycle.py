@@ -17,7 +17,7 @@ import rclpy
 import torch
 from geometry_msgs.msg import PoseWithCovarianceStamped
 from nav_msgs.msg import Odometry
-from nodes.localizer_fixtures import write_orthophoto
+from nodes.localizer_fixtures import OPEN_THRESHOLDS, write_orthophoto
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
@@ -35,16 +35,8 @@ from sky2ground_ros.ros.localizer_node import NOT_CONFIGURED, LocalizerNode
 from sky2ground_ros.ros.messages import stamp_message, stamp_seconds
 
 GEOREF = GeoReference(47.3769, 8.5417, 408.0)
-OPEN = {
-    "registration.inlier_spacing_fraction": 1e6,
-    "registration.inlier_rotation_deg": 180.0,
-    "registration.min_inlier_ratio": 0.0,
-    "gate.min_inlier_tiles": 0,
-    "gate.max_tile_rms_m": 1e12,
-    "gate.max_tile_rms_deg": 1e12,
-    "gate.max_position_sigma_m": 1e12,
-    "smoothing.position_noise_m2_per_s": 1e12,
-}
+OPEN = {f"{group}.{name}": v for group, d in OPEN_THRESHOLDS.items() for name, v in d.items()}
+"""The shared open thresholds as the node's dotted parameter names."""
 
 
 def odom_base(stamp: float) -> np.ndarray:

@@ -67,6 +67,26 @@ def write_orthophoto(path: Path, georef: GeoReference, half_size_m: int = 350) -
     return path
 
 
+def aerial_localizer_params(scene: Scene, model: Path, **overrides: Any) -> dict[str, Any]:
+    """Localizer parameters for the test scene's forward aerial camera, open thresholds."""
+    g = scene.georef
+    return {
+        "model_path": str(model),
+        "torch_threads": 1,
+        "image_size": 84,
+        "window_size": 4,
+        "keyframe": {"min_interval_s": 0.2},
+        "cameras": ["aerial"],
+        "aerial": {"view_type": "aerial"},
+        "tile_source": str(scene.root / "orthophoto.tif"),
+        "origin": [g.latitude, g.longitude, g.altitude],
+        "initial_pose": [g.latitude, g.longitude],
+        "diagnostics_period_s": 0.5,
+        **OPEN_THRESHOLDS,
+        **overrides,
+    }
+
+
 def write_params(path: Path, node: str, params: dict[str, Any]) -> Path:
     """A ROS 2 parameter file for one node (nested dicts become dotted names)."""
     path.write_text(yaml.safe_dump({node: {"ros__parameters": params}}))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nodes.localizer_fixtures import OPEN_THRESHOLDS
+from nodes.localizer_fixtures import OPEN_THRESHOLDS, aerial_localizer_params
 
 from sky2ground_ros.data.scene_format import Scene
 
@@ -36,23 +36,9 @@ TETHER_THRESHOLDS = {
 
 def localizer_params(scene: Scene, **overrides: Any) -> dict[str, Any]:
     """Parameters of a localizer on the scene's aerial camera (one torch thread)."""
-    g = scene.georef
-    return {
-        "model_path": str(MODEL),
-        "torch_threads": 1,
-        "image_size": 84,
-        "window_size": 4,
-        "keyframe": {"min_interval_s": 0.2},
-        "cameras": ["aerial"],
-        "aerial": {"view_type": "aerial"},
-        "tile_source": str(scene.root / "orthophoto.tif"),
-        "origin": [g.latitude, g.longitude, g.altitude],
-        "initial_pose": [g.latitude, g.longitude],
-        "max_fix_age_s": 0.01,
-        "diagnostics_period_s": 0.5,
-        **TETHER_THRESHOLDS,
-        **overrides,
-    }
+    return aerial_localizer_params(
+        scene, MODEL, max_fix_age_s=0.01, **{**TETHER_THRESHOLDS, **overrides}
+    )
 
 
 class ProcessGroup:
