@@ -85,7 +85,8 @@ def play(scene_dir: Path, count: int) -> None:
     from tf2_msgs.msg import TFMessage
 
     from sky2ground_ros.data.scene_format import Scene
-    from sky2ground_ros.ros.messages import stamp_message, stamp_seconds
+    from sky2ground_ros.localizer.frames import stamp_seconds
+    from sky2ground_ros.ros.messages import stamp_message
     from sky2ground_ros.views import ViewType
 
     scene = Scene.load(scene_dir)

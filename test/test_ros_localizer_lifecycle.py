@@ -28,11 +28,12 @@ from sensor_msgs.msg import CameraInfo, Image
 from tf2_msgs.msg import TFMessage
 
 from sky2ground_ros.data.scene_format import GeoReference
+from sky2ground_ros.localizer.frames import stamp_seconds
 from sky2ground_ros.localizer.geometry import from_xyz_quat, inverse, to_xyz_quat, transform
 from sky2ground_ros.model import SkyNet, get_config
 from sky2ground_ros.model.weights import save_weights
 from sky2ground_ros.ros.localizer_node import NOT_CONFIGURED, LocalizerNode
-from sky2ground_ros.ros.messages import stamp_message, stamp_seconds
+from sky2ground_ros.ros.messages import stamp_message
 
 GEOREF = GeoReference(47.3769, 8.5417, 408.0)
 OPEN = {f"{group}.{name}": v for group, d in OPEN_THRESHOLDS.items() for name, v in d.items()}

@@ -35,6 +35,7 @@ from rclpy.subscription import Subscription
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, NavSatFix
 from tf2_msgs.msg import TFMessage
 
+from sky2ground_ros.localizer.frames import pose_matrix
 from sky2ground_ros.localizer.geometry import (
     TransformTree,
     enu_in_ecef,
@@ -65,7 +66,6 @@ from sky2ground_ros.ros.inference_client import RemoteInference
 from sky2ground_ros.ros.localizer_params import declare_parameters, parameter_values
 from sky2ground_ros.ros.messages import (
     navsat_message,
-    pose_matrix,
     pose_message,
     stamp_message,
     transform_message,

@@ -1,11 +1,11 @@
-"""Conversions between ROS messages and the localizer's numpy poses and stamps."""
+"""rclpy messages from the localizer's numpy poses and stamps (reading them back:
+`sky2ground_ros.localizer.frames`, which also takes rosbags messages)."""
 
 from __future__ import annotations
 
 import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import (
-    Pose,
     PoseWithCovarianceStamped,
     Quaternion,
     Transform,
@@ -14,26 +14,13 @@ from geometry_msgs.msg import (
 )
 from sensor_msgs.msg import NavSatFix, NavSatStatus
 
-from sky2ground_ros.localizer.geometry import from_xyz_quat
 from sky2ground_ros.localizer.smoothing import PoseEstimate
-
-
-def stamp_seconds(stamp: Time) -> float:
-    """A header stamp as float seconds."""
-    return stamp.sec + stamp.nanosec * 1e-9
 
 
 def stamp_message(seconds: float) -> Time:
     """Float seconds as a header stamp (nanosecond rounding)."""
     nanoseconds = round(seconds * 1e9)
     return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
-
-
-def pose_matrix(pose: Pose | Transform) -> np.ndarray:
-    """4x4 matrix of a geometry_msgs Pose or Transform."""
-    xyz = pose.position if isinstance(pose, Pose) else pose.translation
-    q = pose.orientation if isinstance(pose, Pose) else pose.rotation
-    return from_xyz_quat([xyz.x, xyz.y, xyz.z], [q.x, q.y, q.z, q.w])
 
 
 def transform_message(

@@ -17,7 +17,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import NavSatFix
 from tf2_msgs.msg import TFMessage
 
-from sky2ground_ros.ros.messages import stamp_seconds
+from sky2ground_ros.localizer.frames import stamp_seconds
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from geometry_msgs.msg import PoseWithCovarianceStamped
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from sky2ground_ros.ros.messages import stamp_seconds
+from sky2ground_ros.localizer.frames import stamp_seconds
 
 
 def emit(kind: str, **fields: object) -> None:
