@@ -13,8 +13,11 @@ K = np.array([[50.0, 0, 32], [0, 50.0, 32], [0, 0, 1]])
 
 
 def frame_set(stamp: float, image: np.ndarray = SHARP, position: float | None = None) -> FrameSet:
-    pos = None if position is None else np.array([position, 0.0, 0.0])
-    return FrameSet(stamp, [image], [K], ["front"], pos)
+    odom = None
+    if position is not None:
+        odom = np.eye(4)
+        odom[0, 3] = position
+    return FrameSet(stamp, [image], [K], ["front"], odom)
 
 
 def test_blur_lowers_sharpness() -> None:

@@ -27,6 +27,7 @@ from sky2ground_ros.localizer.pipeline import (
 )
 from sky2ground_ros.localizer.preprocess import to_model_input
 from sky2ground_ros.localizer.prior import GeoPrior
+from sky2ground_ros.localizer.smoothing import SmoothingConfig
 from sky2ground_ros.model import SkyNet, get_config
 from sky2ground_ros.tiles.service import TileService
 from sky2ground_ros.views import ViewType
@@ -135,7 +136,8 @@ def test_gate_and_jump_refuse_windows(tiles: TileService, model: SkyNet) -> None
         localizer.geolocate(request, prepared, prediction)
     assert rejected.value.category == "gate"
 
-    localizer = Localizer(model, tiles.get_tiles, LocalizerConfig(image_size=SIZE), ORIGIN)
+    slow = LocalizerConfig(image_size=SIZE, smoothing=SmoothingConfig(max_speed_m_s=5.0))
+    localizer = Localizer(model, tiles.get_tiles, slow, ORIGIN)
     localizer.geolocate(request, prepared, prediction)
     later = WindowRequest(
         [FrameSet(10.0, f.images, f.intrinsics, f.camera_names) for f in request.frames],
@@ -145,7 +147,8 @@ def test_gate_and_jump_refuse_windows(tiles: TileService, model: SkyNet) -> None
     moved = WindowPrediction(
         prediction.extrinsics.copy(), prediction.intrinsics, prediction.confidence
     )
-    shift = np.array([300.0, 0.0, 0.0]) / 37.0  # both newest cameras move 300 m (scale 37)
+    # both newest cameras move 300 m (scale 37): beyond 5 m/s over the 8 s to the next window
+    shift = np.array([300.0, 0.0, 0.0]) / 37.0
     for i in (4, 5):
         moved.extrinsics[i, :, 3] -= moved.extrinsics[i, :, :3] @ shift
     with pytest.raises(RejectedWindowError, match="jump") as rejected:

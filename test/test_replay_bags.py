@@ -199,6 +199,18 @@ def test_missing_camera_topic_lists_the_bags_topics(
     assert "camera image topic /cam is not in" in capsys.readouterr().err
 
 
+def test_a_bag_that_does_not_record_its_view_type_needs_the_flag(
+    world: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An independent bag has no sky2ground metadata: replay asks, it does not guess."""
+    bag = write_bag(tmp_path / "plain", "mcap", world)
+    argv = ["replay", str(bag), "--tiles", str(world["ortho"]), "--out", str(tmp_path / "out")]
+    assert main([*argv, "--no-progress"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "pass --view-type ground|aerial" in error
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("storage", list(STORAGES))
 def test_truncated_bag_replays_what_is_readable(
     storage: str, world: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]

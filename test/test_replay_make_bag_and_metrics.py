@@ -12,6 +12,8 @@ from scipy.spatial.transform import Rotation
 
 from sky2ground_ros.cli.main import main
 from sky2ground_ros.geo.geodesy import LocalENU
+from sky2ground_ros.replay.bag_reader import BagReader
+from sky2ground_ros.replay.bag_types import VIEW_TYPE_KEY
 from sky2ground_ros.replay.make_bag import scene_renderer
 from sky2ground_ros.replay.trajectory_metrics import (
     APE_ALIGNED,
@@ -62,6 +64,8 @@ def test_make_bag_has_truth_noisy_gnss_and_camera(
                 fixes.append((stamp, msg))
             else:
                 truth[stamp] = msg.pose.pose.position
+    with BagReader(bag) as recorded:  # replay reads the view type from here
+        assert recorded.custom_data == {VIEW_TYPE_KEY: "ground"}
     georef = scene_renderer(SEED).scene.georef
     origin = LocalENU(georef.latitude, georef.longitude, georef.altitude)
     errors = []

@@ -156,7 +156,7 @@ def test_same_area_same_pixels_from_every_source(sources: dict[str, Path]) -> No
 def test_local_transverse_mercator_orthophoto_is_reprojected(tmp_path: Path) -> None:
     source = GeoTiffSource(write_local_tm_geotiff(tmp_path / "site_tm.tif"))
     assert source.native_zoom == 18  # 0.5 m/px at 46.5°N: z18 is 0.41 m/px, z17 0.82 m/px
-    assert source.zoom_range == (12, 18)
+    assert source.zoom_range == (12, 20) and source.default_zoom == 18
     info = source.info()
     assert "Transverse_Mercator" in info["raster_crs"] and info["native_gsd_m"] == pytest.approx(
         0.5, rel=1e-3
@@ -192,7 +192,7 @@ def test_open_tile_source_dispatch_and_info(sources: dict[str, Path], tmp_path: 
             assert source.kind == kind
             assert type(source) is expected.get(kind, GeoTiffSource)
             info = source.info()
-            assert info["zoom_range"][1] == ZOOM
+            assert info["default_zoom"] == ZOOM
             west, south, east, north = info["bounds_wgs84"]
             assert west < LON < east and south < LAT < north
     with open_tile_source(sources["mbtiles"].as_uri()) as source:

@@ -3,7 +3,8 @@
 A drive along the town's main street or a drone orbit, rendered by the project's ray caster:
 camera images with CameraInfo, a GNSS fix with correlated noise, drifting wheel odometry,
 /tf, /tf_static (``earth → map`` and the mounts) and exact ground truth. ``--orthophoto``
-also writes the scene's GeoTIFF, a tile source for `sky2ground replay`.
+also writes the scene's GeoTIFF, a tile source for `sky2ground replay`, and its DEM
+(``<stem>_dem.tif``) for the classical matcher (`replay --model classical --dem`).
 """
 
 from __future__ import annotations
@@ -63,7 +64,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", type=Path, required=True, help="bag directory to create")
     add_bag_arguments(parser, duration_s=20.0)
-    parser.add_argument("--orthophoto", type=Path, help="also write the scene's GeoTIFF here")
+    parser.add_argument(
+        "--orthophoto",
+        type=Path,
+        help="also write the scene's GeoTIFF here, and its DEM as <stem>_dem.tif beside it",
+    )
     parser.add_argument(
         "--ortho-gsd",
         type=float,
@@ -75,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Render and record; exit 1 when the bag cannot be written (message on stderr)."""
-    from sky2ground_ros.data.orthophoto import write_orthophoto
+    from sky2ground_ros.data.orthophoto import dem_path_for, write_orthophoto
     from sky2ground_ros.replay.make_bag import make_bag, scene_renderer
 
     if args.out.exists():
@@ -95,5 +100,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {topic} [{msgtype}]")
     if args.orthophoto:
         args.orthophoto.parent.mkdir(parents=True, exist_ok=True)
-        print(f"orthophoto: {write_orthophoto(renderer, args.orthophoto, args.ortho_gsd)}")
+        dem = dem_path_for(args.orthophoto)
+        print(f"orthophoto: {write_orthophoto(renderer, args.orthophoto, args.ortho_gsd, dem=dem)}")
+        print(f"DEM (surface heights): {dem}")
     return 0

@@ -65,7 +65,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--info-topic", action="append", default=[], help="CameraInfo topic per camera topic"
     )
-    parser.add_argument("--view-type", default="ground", choices=["ground", "aerial"])
+    parser.add_argument(
+        "--view-type",
+        choices=["ground", "aerial"],
+        help="the cameras' view type (default: what the bag records; make-bag records it)",
+    )
     for name, what in (
         ("navsat-topic", "NavSatFix prior"),
         ("odom-topic", "Odometry (TF becomes map → odom)"),
@@ -144,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
             args,
             camera_topics=tuple(args.camera_topic),
             info_topics=tuple(args.info_topic),
-            view_type=ViewType.parse(args.view_type),
+            view_type=ViewType.parse(args.view_type) if args.view_type else None,
             navsat_topic=args.navsat_topic,
             odom_topic=args.odom_topic,
             ground_truth_topic=args.ground_truth,

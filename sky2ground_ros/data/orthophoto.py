@@ -66,10 +66,24 @@ def render_orthophoto(
     return Orthophoto(rgb, surface, west, north, gsd)
 
 
+def dem_path_for(orthophoto: str | Path) -> Path:
+    """Where `write_orthophoto` puts the scene's DEM: ``<stem>_dem.tif`` beside it."""
+    path = Path(orthophoto)
+    return path.with_name(f"{path.stem}_dem.tif")
+
+
 def write_orthophoto(
-    renderer: Renderer, path: str | Path, gsd: float, half_extent: float | None = None
+    renderer: Renderer,
+    path: str | Path,
+    gsd: float,
+    half_extent: float | None = None,
+    dem: str | Path | None = None,
 ) -> Path:
-    """Render the square ``[-half_extent, half_extent]^2`` (default: town + 100 m) to a GeoTIFF."""
+    """Render the square ``[-half_extent, half_extent]^2`` (default: town + 100 m) to a GeoTIFF.
+
+    With ``dem``, the same grid's surface heights (a DSM: roofs, trees and terrain, as the
+    orthophoto sees them) go to that GeoTIFF as float32 ellipsoidal metres, NaN for nodata.
+    """
     import rasterio
     from rasterio.crs import CRS
     from rasterio.transform import Affine
@@ -84,23 +98,39 @@ def write_orthophoto(
         "driver": "GTiff",
         "width": size,
         "height": size,
-        "count": 3,
-        "dtype": "uint8",
         "crs": CRS.from_proj4(enu_crs_proj4(scene.georef)),
         "transform": Affine(gsd, 0.0, west, 0.0, -gsd, north),
-        "photometric": "RGB",
         "compress": "deflate",
         "tiled": True,
         "blockxsize": 256,
         "blockysize": 256,
     }
-    with rasterio.open(path, "w", **profile) as dst:
+    tags = {
+        "scene": scene.name,
+        "origin_latitude": repr(scene.georef.latitude),
+        "origin_longitude": repr(scene.georef.longitude),
+        "origin_altitude": repr(scene.georef.altitude),
+        "world_frame": "ENU",
+    }
+    with rasterio.open(path, "w", count=3, dtype="uint8", photometric="RGB", **profile) as dst:
         dst.write(np.moveaxis(ortho.rgb, 2, 0))
-        dst.update_tags(
-            scene=scene.name,
-            origin_latitude=repr(scene.georef.latitude),
-            origin_longitude=repr(scene.georef.longitude),
-            origin_altitude=repr(scene.georef.altitude),
-            world_frame="ENU",
-        )
+        dst.update_tags(**tags)
+    if dem is not None:
+        heights = _ellipsoidal_heights(ortho, scene.georef)
+        with rasterio.open(dem, "w", count=1, dtype="float32", nodata=np.nan, **profile) as dst:
+            dst.write(heights[None])
+            dst.update_tags(**tags, heights="ellipsoidal metres of the surface (DSM)")
     return path
+
+
+def _ellipsoidal_heights(ortho: Orthophoto, georef: GeoReference) -> np.ndarray:
+    """WGS84 heights of the orthophoto's surface points (its grid is ENU x / y)."""
+    from sky2ground_ros.geo.geodesy import LocalENU
+
+    rows, cols = ortho.surface_height.shape
+    east = ortho.west + (np.arange(cols) + 0.5) * ortho.gsd
+    north = ortho.north - (np.arange(rows) + 0.5) * ortho.gsd
+    grid_e, grid_n = np.meshgrid(east, north)
+    frame = LocalENU(georef.latitude, georef.longitude, georef.altitude)
+    _, _, height = frame.to_geodetic(grid_e, grid_n, np.nan_to_num(ortho.surface_height))
+    return np.where(np.isfinite(ortho.surface_height), height, np.nan).astype(np.float32)

@@ -250,7 +250,7 @@ class LocalizerInputs:
             images=[image for image, _ in resized],
             intrinsics=[K for _, K in resized],
             camera_names=[c.settings.name for c in self.cameras],
-            position=None if odom is None else odom[:3, 3],
+            odom=odom,
         )
         self._check_time_jump(stamp)
         if not self._window.offer(frames) or not self._window.full:

@@ -28,7 +28,13 @@ class FrameSet:
     images: list[np.ndarray]
     intrinsics: list[np.ndarray]
     camera_names: list[str]
-    position: np.ndarray | None = None  # odometry position when known (metres)
+    odom: np.ndarray | None = None
+    """The odometry pose ``odom → base`` (4x4) at the stamp, when known."""
+
+    @property
+    def position(self) -> np.ndarray | None:
+        """The odometry position (metres), when known."""
+        return None if self.odom is None else self.odom[:3, 3]
 
 
 @dataclass

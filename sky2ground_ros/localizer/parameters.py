@@ -23,6 +23,7 @@ from sky2ground_ros.localizer.gate import GateConfig
 from sky2ground_ros.localizer.geometry import extrinsic_from_list
 from sky2ground_ros.localizer.keyframes import KeyframePolicy
 from sky2ground_ros.localizer.pipeline import LocalizerConfig
+from sky2ground_ros.localizer.smoothing import SmoothingConfig
 from sky2ground_ros.localizer.tile_frames import TileQuery
 from sky2ground_ros.views import ViewType
 
@@ -85,6 +86,14 @@ NODE_PARAMETERS: dict[str, tuple[Any, str]] = {
     "gate.max_position_sigma_m": (30.0, "largest position standard deviation"),
     "gate.min_pose_confidence": (0.0, "smallest model pose confidence of the newest frames"),
     "gate.max_focal_error": (0.0, "largest relative focal error vs CameraInfo (0: off)"),
+    "smoothing.max_speed_m_s": (
+        20.0,
+        "top speed: without odometry the smoother lets the pose move this fast (1 sigma)",
+    ),
+    "smoothing.odometry_drift_fraction": (
+        0.1,
+        "with odometry (odom_topic), the motion model's 1-sigma error per metre driven",
+    ),
     "smoothing.position_noise_m2_per_s": (0.5, "random-walk position noise of the smoother"),
     "smoothing.rotation_noise_rad2_per_s": (0.01, "random-walk rotation noise of the smoother"),
     "frames.map": ("map", "map frame (local ENU at the origin)"),
@@ -185,8 +194,12 @@ def localizer_config(values: dict[str, Any]) -> LocalizerConfig:
             min_inlier_ratio=float(values["registration.min_inlier_ratio"]),
         ),
         ground_altitude_m=float(values["ground_altitude_m"]),
-        position_noise_m2_per_s=float(values["smoothing.position_noise_m2_per_s"]),
-        rotation_noise_rad2_per_s=float(values["smoothing.rotation_noise_rad2_per_s"]),
+        smoothing=SmoothingConfig(
+            max_speed_m_s=float(values["smoothing.max_speed_m_s"]),
+            odometry_drift_fraction=float(values["smoothing.odometry_drift_fraction"]),
+            position_noise_m2_per_s=float(values["smoothing.position_noise_m2_per_s"]),
+            rotation_noise_rad2_per_s=float(values["smoothing.rotation_noise_rad2_per_s"]),
+        ),
         codec=ImageCodec(str(values["transport.format"]), int(values["transport.jpeg_quality"])),
     )
 

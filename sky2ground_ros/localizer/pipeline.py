@@ -40,7 +40,7 @@ from sky2ground_ros.localizer.geometry import base_from_camera, transform
 from sky2ground_ros.localizer.keyframes import FrameSet
 from sky2ground_ros.localizer.preprocess import batch_tensor
 from sky2ground_ros.localizer.prior import GeoPrior
-from sky2ground_ros.localizer.smoothing import PoseEstimate, PoseSmoother
+from sky2ground_ros.localizer.smoothing import PoseEstimate, PoseSmoother, SmoothingConfig
 from sky2ground_ros.localizer.tile_frames import (
     NoTilesError,
     TileFrame,
@@ -75,8 +75,7 @@ class LocalizerConfig:
     registration: RegistrationConfig = field(default_factory=RegistrationConfig)
     ground_altitude_m: float = 0.0
     """Ellipsoidal height of the map origin when it is taken from a prior."""
-    position_noise_m2_per_s: float = 0.5
-    rotation_noise_rad2_per_s: float = 0.01
+    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
     codec: ImageCodec | None = None
     """Encoding every window image passes through (None: the images as they are)."""
 
@@ -113,6 +112,8 @@ class PreparedWindow:
     encoded: list[bytes] = field(default_factory=list)
     """The images encoded by the codec (only when a remote predictor or a lossy codec needs
     them)."""
+    frames: list[tuple[float, str]] = field(default_factory=list)
+    """(stamp, camera name) of every camera frame, in batch order."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,10 @@ class WindowPrediction:
     extrinsics: np.ndarray
     intrinsics: np.ndarray
     confidence: np.ndarray
+    covariance: np.ndarray | None = None
+    """(F, 6, 6) pose covariance of each frame in the prediction's own frame and units (ROS
+    order), from a backend that measures it (the classical matcher); None: the registration
+    residuals and the confidences set it."""
 
 
 @dataclass
@@ -202,9 +207,7 @@ class Localizer:
         self._origin: LocalENU | None = None
         if origin is not None:
             self._set_origin(origin)
-        self._smoother = PoseSmoother(
-            config.position_noise_m2_per_s, config.rotation_noise_rad2_per_s
-        )
+        self._smoother = PoseSmoother(config.smoothing)
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._errors = 0
@@ -308,6 +311,7 @@ class Localizer:
             batch_tensor(images),
             intrinsics,
             encoded,
+            [(fs.stamp, name) for fs, _, name in cameras],
         )
 
     def predict(self, prepared: PreparedWindow) -> WindowPrediction:
@@ -349,9 +353,12 @@ class Localizer:
             if not np.all(np.isfinite(extrinsic)):
                 continue
             geo = fit.camera_pose(extrinsic, prepared.origin, float(confidence[first + k]))
+            covariance = geo.covariance
+            if prediction.covariance is not None:
+                covariance = covariance + _registered(prediction.covariance[first + k], fit)
             T_map_camera = transform(geo.rotation_enu, geo.position_enu)
             mount = request.cameras[name].T_base_camera
-            estimates.append(base_from_camera(T_map_camera, geo.covariance, mount))
+            estimates.append(base_from_camera(T_map_camera, covariance, mount))
         if not estimates:
             raise RejectedWindowError("registration", "no finite pose for the newest frames")
         T_map_base, covariance = _fuse(estimates)
@@ -367,7 +374,7 @@ class Localizer:
 
         quaternion = Rotation.from_matrix(T_map_base[:3, :3]).as_quat()
         fix = PoseEstimate(request.stamp, T_map_base[:3, 3].copy(), quaternion, covariance)
-        smoothed = self._smoother.update(fix)
+        smoothed = self._smoother.update(fix, newest.odom)
         if smoothed is None:
             raise RejectedWindowError("jump", "pose jumped beyond the smoother's gate")
         return smoothed, fit, newest_conf
@@ -422,6 +429,14 @@ def _fuse(estimates: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, n
     covariance = np.einsum("k,kij->ij", weights, covariances)
     covariance[:3, :3] += np.einsum("k,ki,kj->ij", weights, spread, spread)
     return transform(rotation, position), covariance
+
+
+def _registered(covariance: np.ndarray, fit: RegistrationResult) -> np.ndarray:
+    """A covariance of the prediction's frame carried into ENU by the registration."""
+    jacobian = np.zeros((6, 6))
+    jacobian[:3, :3] = fit.sim3.scale * fit.sim3.rotation
+    jacobian[3:, 3:] = fit.sim3.rotation
+    return jacobian @ covariance @ jacobian.T
 
 
 def _ms(start: float) -> float:

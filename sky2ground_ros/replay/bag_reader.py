@@ -51,6 +51,10 @@ class BagReader:
             if not self._scans:
                 raise BagError(f"{self.path} is not a readable rosbag2: {self.damage}") from error
         self.topics = self._topics()
+        self.custom_data: dict[str, str] = {}
+        """metadata.yaml's ``custom_data`` (empty for a salvaged or single-file bag)."""
+        if self._reader is not None:
+            self.custom_data = dict(self._reader.storage.metadata.custom or {})
 
     def __enter__(self) -> BagReader:
         return self

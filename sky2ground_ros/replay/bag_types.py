@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 from rosbags.interfaces import Qos
 
+VIEW_TYPE_KEY = "sky2ground.view_type"
+"""metadata.yaml ``custom_data`` key naming the cameras' view type (ground or aerial)."""
+
 
 @dataclass(frozen=True)
 class TopicInfo:

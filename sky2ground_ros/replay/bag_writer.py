@@ -101,6 +101,10 @@ class BagWriter:
         )
         return True
 
+    def set_custom_data(self, key: str, value: str) -> None:
+        """A key/value pair in metadata.yaml's ``custom_data`` (rosbag2 bag format 6+)."""
+        self._writer.set_custom_data(key, value)
+
     def write_raw(self, topic: str, timestamp_ns: int, data: bytes) -> None:
         """Write CDR bytes to a topic at a bag time."""
         self._writer.write(self._connections[topic], timestamp_ns, data)

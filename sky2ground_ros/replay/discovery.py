@@ -20,7 +20,7 @@ from sky2ground_ros.localizer.inputs import input_config
 from sky2ground_ros.localizer.parameters import CameraSettings, localizer_config, map_origin
 from sky2ground_ros.replay import messages
 from sky2ground_ros.replay.bag_reader import BagReader
-from sky2ground_ros.replay.bag_types import MissingTopicError
+from sky2ground_ros.replay.bag_types import VIEW_TYPE_KEY, BagError, MissingTopicError
 from sky2ground_ros.replay.node_parameters import node_parameters
 from sky2ground_ros.replay.replay import (
     FIX_TOPIC,
@@ -113,7 +113,8 @@ class ReplayOptions:
     """Image topics; empty: the bag's only one."""
     info_topics: tuple[str, ...] = ()
     """CameraInfo topics, one per camera; empty: found next to each image topic."""
-    view_type: ViewType = ViewType.GROUND
+    view_type: ViewType | None = None
+    """The cameras' view type; None: what the bag records (`make-bag` does), else an error."""
     navsat_topic: str = AUTO
     odom_topic: str = AUTO
     ground_truth_topic: str = AUTO
@@ -123,15 +124,30 @@ class ReplayOptions:
     storage: str = "mcap"
 
 
+def recorded_view_type(reader: BagReader) -> ViewType:
+    """The view type the bag records in its metadata; `BagError` asks for it when absent."""
+    recorded = reader.custom_data.get(VIEW_TYPE_KEY)
+    if recorded is None:
+        raise BagError(
+            f"{reader.path} does not record whether its camera is ground or aerial: "
+            "pass --view-type ground|aerial"
+        )
+    view_type = ViewType.parse(recorded)
+    if view_type == ViewType.SATELLITE:
+        raise BagError(f"{reader.path} records view type {recorded!r}: pass --view-type")
+    return view_type
+
+
 def resolve(reader: BagReader, options: ReplayOptions) -> ReplayConfig:
     """The replay configuration for this bag; `MissingTopicError` names what is missing."""
     images = image_topics(reader, list(options.camera_topics))
     infos = list(options.info_topics) or [info_topic(reader, topic) for topic in images]
     if len(infos) != len(images):
         raise ValueError(f"{len(images)} camera topics but {len(infos)} CameraInfo topics")
+    view_type = recorded_view_type(reader) if options.view_type is None else options.view_type
     names = ["camera"] if len(images) == 1 else [f"camera{i}" for i in range(len(images))]
     cameras = tuple(
-        CameraSettings(name, image, info, view_type=options.view_type)
+        CameraSettings(name, image, info, view_type=view_type)
         for name, image, info in zip(names, images, infos, strict=True)
     )
     truth = ground_truth_topic(reader, options.ground_truth_topic)

@@ -32,6 +32,7 @@ from sky2ground_ros.data.synthetic import scene_seed
 from sky2ground_ros.geo.geodesy import LocalENU
 from sky2ground_ros.localizer.geometry import enu_in_ecef, inverse, transform
 from sky2ground_ros.replay import messages
+from sky2ground_ros.replay.bag_types import VIEW_TYPE_KEY
 from sky2ground_ros.replay.bag_writer import BagWriter
 from sky2ground_ros.replay.trajectories import DroneOrbit, Platform, street_drive
 
@@ -119,6 +120,7 @@ def make_bag(
     recorder = _Recorder(renderer, platform, spec, origin)
     frames = 0
     with BagWriter(path, spec.storage) as writer:
+        writer.set_custom_data(VIEW_TYPE_KEY, platform.view_type.name.lower())
         events = list(_events(spec))
         for t, kind in tqdm(events, desc="make-bag", unit="msg", disable=not progress):
             stamp_ns = round((spec.start_time_s + t) * 1e9)

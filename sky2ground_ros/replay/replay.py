@@ -33,6 +33,7 @@ from sky2ground_ros.localizer.pipeline import (
     LocalizationResult,
     Localizer,
     LocalizerConfig,
+    Predictor,
     WindowRequest,
 )
 from sky2ground_ros.localizer.tile_frames import TileProvider
@@ -138,20 +139,26 @@ def check_topics(reader: BagReader, config: ReplayConfig) -> None:
 
 def replay(
     reader: BagReader,
-    model: SkyNet,
+    model: SkyNet | Predictor,
     tiles: TileProvider,
     config: ReplayConfig,
     output: str | Path,
     progress: bool = True,
 ) -> ReplayOutcome:
-    """Localize every window of the bag and write the output bag (see the module docstring)."""
+    """Localize every window of the bag and write the output bag (see the module docstring).
+
+    ``model`` is a loaded SkyNet or any `Predictor` (the oracle, the classical matcher).
+    """
     check_topics(reader, config)
     start = time.perf_counter()
     outcome = ReplayOutcome(Path(output), damage=reader.damage)
     outcome.static_tf = _static_transforms(reader)
     bag_origin = _bag_map_origin(outcome.static_tf, config.frames)
     origin = _map_origin(config.origin, bag_origin)
-    localizer = Localizer(model, tiles, config.localizer, origin)
+    if isinstance(model, SkyNet):
+        localizer = Localizer(model, tiles, config.localizer, origin)
+    else:
+        localizer = Localizer(None, tiles, config.localizer, origin, predictor=model)
     inputs = LocalizerInputs(config.inputs, outcome.static_tf, localizer.reset)
     first_camera = config.inputs.cameras[0].image_topic
     total = reader.topics[first_camera].count

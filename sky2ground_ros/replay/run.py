@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sky2ground_ros.localizer.pipeline import Predictor
 from sky2ground_ros.model.skynet import SkyNet
 from sky2ground_ros.replay.bag_reader import BagReader
 from sky2ground_ros.replay.evaluation import Evaluation, evaluate
@@ -29,7 +30,7 @@ OUTPUT_BAG = "bag"
 
 def run_replay(
     bag: str | Path,
-    model: SkyNet,
+    model: SkyNet | Predictor,
     model_label: str,
     tiles: TileService,
     config: ReplayConfig,

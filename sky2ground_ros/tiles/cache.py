@@ -159,6 +159,10 @@ class CachedTileSource(TileSource):
         return self.source.zoom_range
 
     @property
+    def default_zoom(self) -> int:
+        return self.source.default_zoom
+
+    @property
     def bounds_wgs84(self) -> tuple[float, float, float, float] | None:
         return self.source.bounds_wgs84
 

@@ -39,6 +39,10 @@ from sky2ground_ros.tiles.tile import (
 TILE_SIZE = 256
 ZOOM_LEVELS_BELOW_NATIVE = 6
 """Coarsest zoom served is this many levels above the raster's native one."""
+ZOOM_LEVELS_ABOVE_NATIVE = 2
+"""Finest zoom served is the native one plus this (the warp resamples the raster): the native
+zoom is only the one nearest the pixel size, and at high latitude the zoom the localizer asks
+for (17) is finer than a 1 m orthophoto's native zoom (16 above about 53.7°)."""
 
 
 class GeoTiffSource(TileSource):
@@ -116,7 +120,12 @@ class GeoTiffSource(TileSource):
 
     @property
     def zoom_range(self) -> tuple[int, int]:
-        return max(0, self.native_zoom - ZOOM_LEVELS_BELOW_NATIVE), self.native_zoom
+        low = max(0, self.native_zoom - ZOOM_LEVELS_BELOW_NATIVE)
+        return low, min(MAX_ZOOM, self.native_zoom + ZOOM_LEVELS_ABOVE_NATIVE)
+
+    @property
+    def default_zoom(self) -> int:
+        return self.native_zoom
 
     @property
     def bounds_wgs84(self) -> tuple[float, float, float, float]:

@@ -58,7 +58,7 @@ class TileService:
         if not max_radius_m > 0 or max_tiles < 1:
             raise ValueError("max_radius_m and max_tiles must be positive")
         self.source = source
-        self.default_zoom = high if default_zoom is None else default_zoom
+        self.default_zoom = source.default_zoom if default_zoom is None else default_zoom
         self.max_radius_m = max_radius_m
         self.max_tiles = max_tiles
 

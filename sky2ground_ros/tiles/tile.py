@@ -225,6 +225,11 @@ class TileSource(abc.ABC):
         """Lowest and highest zoom this source can serve."""
 
     @property
+    def default_zoom(self) -> int:
+        """The zoom to serve when a request names none: the finest the source holds."""
+        return self.zoom_range[1]
+
+    @property
     @abc.abstractmethod
     def bounds_wgs84(self) -> tuple[float, float, float, float] | None:
         """Coverage (west, south, east, north) in degrees, or None when unknown."""
@@ -236,6 +241,7 @@ class TileSource(abc.ABC):
             "source": self.identity,
             "crs": WEB_MERCATOR,
             "zoom_range": list(self.zoom_range),
+            "default_zoom": self.default_zoom,
             "bounds_wgs84": None if self.bounds_wgs84 is None else list(self.bounds_wgs84),
         }
 

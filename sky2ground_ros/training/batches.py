@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from sky2ground_ros.data.dataset import SceneDataset
 from sky2ground_ros.data.samplers import CurriculumSampler, SampleRequest
+from sky2ground_ros.data.seeds import check_training_scenes
 from sky2ground_ros.evaluation.run_eval import gas_view_counts
 from sky2ground_ros.model.pose_encoding import extri_intri_to_pose_encoding
 from sky2ground_ros.training.config import TrainConfig
@@ -104,6 +105,7 @@ def train_loader(
         random_crop=data.random_crop,
         seed=config.run.seed,
     )
+    check_training_scenes((scene.name, scene.metadata) for scene in dataset.scenes)
     curriculum = build_curriculum(config, len(dataset), context.world_size)
     if curriculum_state is not None:
         curriculum.load_state_dict(curriculum_state)

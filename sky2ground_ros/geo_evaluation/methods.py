@@ -1,0 +1,72 @@
+"""What `evaluate-geo --model` names: a SkyNet checkpoint, ``oracle`` or ``classical``.
+
+Checkpoints are loaded (and so checked) before anything is rendered or written. Each method
+gives, per scenario, the backend the localizer runs (a SkyNet or a `Predictor`) and the node
+parameters it runs with: the node's defaults, except the classical matcher's image size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sky2ground_ros.geo.elevation import ElevationModel
+from sky2ground_ros.geo_evaluation.scenarios import Scenario
+from sky2ground_ros.localizer.pipeline import Predictor
+from sky2ground_ros.model.skynet import SkyNet
+from sky2ground_ros.model.weights import WeightsError, load_model
+from sky2ground_ros.predictors.classical import CLASSICAL_IMAGE_SIZE, ClassicalPredictor
+from sky2ground_ros.predictors.oracle import OraclePredictor
+
+ORACLE = "oracle"
+CLASSICAL = "classical"
+
+
+@dataclass
+class Method:
+    """One row group of the report."""
+
+    label: str
+    kind: str
+    """'oracle', 'classical' or 'model'."""
+    model: SkyNet | None = field(default=None, repr=False)
+
+    def backend(self, scenario: Scenario) -> SkyNet | Predictor:
+        """What the localizer runs on this scenario."""
+        if self.kind == ORACLE:
+            return OraclePredictor(scenario.camera_pose, scenario.origin)
+        if self.kind == CLASSICAL:
+            return ClassicalPredictor(ElevationModel(scenario.dem))
+        if self.model is None:
+            raise RuntimeError(f"{self.label}: no model loaded")
+        return self.model
+
+    def parameters(self, base: dict[str, Any]) -> dict[str, Any]:
+        """The node parameters this method runs with."""
+        if self.kind == CLASSICAL:
+            return {**base, "image_size": CLASSICAL_IMAGE_SIZE}
+        return dict(base)
+
+
+def parse_methods(names: list[str], device: str = "cpu") -> list[Method]:
+    """Methods from ``--model`` values; ValueError (one line) for a missing or bad checkpoint."""
+    if not names:
+        raise ValueError("name at least one --model (a checkpoint, oracle or classical)")
+    methods = []
+    for name in names:
+        if name in (ORACLE, CLASSICAL):
+            methods.append(Method(name, name))
+            continue
+        path = Path(name)
+        if not path.is_file():
+            raise ValueError(f"no model file {path}")
+        try:
+            model = load_model(path, device)
+        except WeightsError as error:
+            raise ValueError(str(error).splitlines()[0]) from error
+        methods.append(Method(path.name, "model", model))
+    labels = [m.label for m in methods]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"--model names the same method twice: {labels}")
+    return methods
