@@ -95,3 +95,12 @@ def test_train_cli_writes_logs_checkpoints_and_resumes(scenes: Path, tmp_path: P
     assert [int(r["step"]) for r in _rows(out / "metrics.csv")] == [2, 4]
     with pytest.raises(CheckpointError):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_training_refuses_a_scene_held_out_for_evaluate_geo(tmp_path: Path) -> None:
+    """A training set rendered from an evaluate-geo seed would leak the yardstick's scenes."""
+    from sky2ground_ros.data.seeds import GEO_EVAL_SEED_BASE
+
+    held_out = make_scenes(tmp_path / "scenes", scenes=1, seed=GEO_EVAL_SEED_BASE)
+    with pytest.raises(ValueError, match="held out for evaluate-geo"):
+        Trainer(tiny_config(held_out, tmp_path / "run")).fit()

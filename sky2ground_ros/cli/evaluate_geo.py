@@ -19,6 +19,7 @@ from sky2ground_ros.data.seeds import GEO_EVAL_SEED_BASE, GEO_EVAL_SEEDS, seed_s
 
 DEFAULT_DATA = Path("data_out/geo_eval")
 EXIT_BAD_INPUT = 2
+MIN_DURATION_S = 2.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,6 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=GEO_EVAL_SEED_BASE,
         help=f"first scene seed (held-out seeds: {seed_span(GEO_EVAL_SEEDS)})",
     )
+    parser.add_argument(
+        "--duration", type=float, default=20.0, help="seconds per recorded bag (default 20)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="report directory")
     parser.add_argument(
         "--data", type=Path, default=DEFAULT_DATA, help=f"scenario cache (default {DEFAULT_DATA})"
@@ -59,13 +63,15 @@ def run(args: argparse.Namespace) -> int:
     from sky2ground_ros.geo_evaluation.methods import parse_methods
     from sky2ground_ros.geo_evaluation.report import markdown, write_report
     from sky2ground_ros.geo_evaluation.run import evaluate_geo
-    from sky2ground_ros.geo_evaluation.scenarios import DURATION_S, PLATFORMS, ScenarioSpec
+    from sky2ground_ros.geo_evaluation.scenarios import PLATFORMS, ScenarioSpec
     from sky2ground_ros.predictors.classical import CLASSICAL_IMAGE_SIZE
     from sky2ground_ros.replay.node_parameters import node_parameters
 
     try:
         if args.scenes < 1:
             raise ValueError(f"--scenes must be at least 1, got {args.scenes}")
+        if not args.duration >= MIN_DURATION_S:
+            raise ValueError(f"--duration must be at least {MIN_DURATION_S:g} s (one window)")
         seeds = list(range(args.seed_base, args.seed_base + args.scenes))
         check_geo_eval_seeds(seeds)
         methods = parse_methods(args.model, args.device)
@@ -73,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"evaluate-geo: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     platforms = PLATFORMS if args.platform == "both" else (args.platform,)
-    specs = [ScenarioSpec(platform, seed) for platform in platforms for seed in seeds]
+    specs = [ScenarioSpec(p, seed, args.duration) for p in platforms for seed in seeds]
     evaluation = evaluate_geo(
         methods, specs, args.data, node_parameters(), progress=not args.no_progress
     )
@@ -81,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         "models": list(args.model),
         "seeds": seeds,
         "platforms": list(platforms),
-        "duration_s": DURATION_S,
+        "duration_s": args.duration,
         "classical_image_size": CLASSICAL_IMAGE_SIZE,
     }
     report = write_report(evaluation, context, args.out)

@@ -14,17 +14,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sky2ground_ros.localizer.pipeline import Predictor
     from sky2ground_ros.model.skynet import SkyNet
     from sky2ground_ros.replay.discovery import ReplayOptions
 
 SHIPPED_MODEL = "models/skynet_tiny.safetensors"
+CLASSICAL = "classical"
+"""``--model classical``: the SIFT + PnP matcher instead of a checkpoint."""
 NODE_DEFAULTS = {"image_size": 84, "window_size": 4, "tiles.zoom": 17, "tiles.max_tiles": 4}
 """For --help only (no rclpy import there); the values come from the node's parameter table."""
 
 
 def add_localizer_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by `replay` and `demo`: model, device and the pipeline's settings."""
-    parser.add_argument("--model", type=Path, help=f"SkyNet weights (default: {SHIPPED_MODEL})")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help=f"SkyNet weights (default: {SHIPPED_MODEL}), or 'classical' for the model-free "
+        "SIFT + PnP matcher (image size 224 unless --image-size)",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument(
         "--torch-threads", type=int, default=0, help="CPU threads for inference (0: torch's)"
@@ -83,11 +91,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--origin", nargs=3, type=float, metavar=("LAT", "LON", "ALT"), help="map frame origin"
     )
     parser.add_argument("--storage", default="mcap", choices=["mcap", "sqlite3"])
+    parser.add_argument(
+        "--dem",
+        type=Path,
+        help="DEM GeoTIFF for --model classical (heights of the tiles' ground; default flat)",
+    )
     add_localizer_arguments(parser)
     parser.set_defaults(func=run)
 
 
-def load_localizer_model(args: argparse.Namespace) -> tuple[SkyNet, str]:
+def uses_classical(args: argparse.Namespace) -> bool:
+    """Whether ``--model classical`` was chosen."""
+    return args.model is not None and str(args.model) == CLASSICAL
+
+
+def load_localizer_model(args: argparse.Namespace) -> tuple[SkyNet | Predictor, str]:
     """The model of ``--model`` (default: the shipped checkpoint) and its label."""
     import torch
 
@@ -97,6 +115,14 @@ def load_localizer_model(args: argparse.Namespace) -> tuple[SkyNet, str]:
 
     if args.torch_threads > 0:
         torch.set_num_threads(args.torch_threads)
+    if uses_classical(args):
+        from sky2ground_ros.geo.elevation import ElevationModel
+        from sky2ground_ros.predictors.classical import ClassicalPredictor
+
+        dem = getattr(args, "dem", None)
+        elevation = None if dem is None else ElevationModel(dem)
+        where = "flat ground" if dem is None else f"DEM {dem}"
+        return ClassicalPredictor(elevation), f"classical SIFT + PnP matcher ({where})"
     path = args.model
     if path is None:
         try:
@@ -113,13 +139,17 @@ def load_localizer_model(args: argparse.Namespace) -> tuple[SkyNet, str]:
 
 def localizer_options(args: argparse.Namespace, **choices: Any) -> ReplayOptions:
     """`ReplayOptions` from the node's parameters, ``--params-file``, flags and ``choices``."""
+    from sky2ground_ros.predictors.classical import CLASSICAL_IMAGE_SIZE
     from sky2ground_ros.replay.discovery import ReplayOptions
     from sky2ground_ros.replay.node_parameters import node_parameters
 
+    image_size = args.image_size
+    if image_size is None and uses_classical(args):
+        image_size = CLASSICAL_IMAGE_SIZE
     overrides = {
         name: value
         for name, value in (
-            ("image_size", args.image_size),
+            ("image_size", image_size),
             ("window_size", args.window_size),
             ("tiles.zoom", args.zoom),
             ("tiles.max_tiles", args.max_tiles),
@@ -159,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
         model, label = load_localizer_model(args)
         tiles = TileService.open(args.tiles, cache_dir=args.tile_cache)
     except (BagError, TileError, WeightsError, FileNotFoundError, ValueError) as error:
-        print(f"replay: {error}", file=sys.stderr)
+        print(f"replay: {error}", file=sys.stderr)  # a bad --dem is a ValueError too
         return 1
     try:
         report = run_replay(args.bag, model, label, tiles, config, out, not args.no_progress)

@@ -45,7 +45,7 @@ class ElevationModel:
     def heights(self, latitude: ArrayLike, longitude: ArrayLike) -> np.ndarray:
         """Ellipsoidal heights (m) at the points; NaN where the DEM has none."""
         x, y = lonlat_to_crs(self.crs, longitude, latitude)
-        col, row = self._inverse * (np.ravel(x), np.ravel(y))
+        col, row = self._inverse @ (np.ravel(x), np.ravel(y))
         # pixel centres sit at +0.5; map_coordinates indexes them at integers
         coords = np.stack([np.asarray(row) - 0.5, np.asarray(col) - 0.5])
         values = map_coordinates(self._heights, coords, order=1, mode="constant", cval=np.nan)

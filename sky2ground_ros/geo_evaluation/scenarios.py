@@ -22,6 +22,7 @@ from sky2ground_ros.replay.trajectories import Platform
 
 PLATFORMS = ("flight", "drive")
 DURATION_S = 20.0
+"""make-bag's default: 38 windows of 4 keyframes at 2 Hz."""
 ORTHO_GSD_M = 1.0
 """The orthophoto's metres per pixel (what make-bag and the demo write by default)."""
 DONE = "complete"
@@ -41,9 +42,7 @@ class ScenarioSpec:
 
     @property
     def name(self) -> str:
-        name = f"{self.platform}_{self.seed}_{self.duration_s:g}s"
-        if self.speed_mps is not None:
-            name += f"_{self.speed_mps:g}mps"
+        name = f"{self.platform}_{self.seed}_{self.duration_s:g}s_{self.bag_spec().speed:g}mps"
         if self.latitude is not None:
             name += f"_lat{self.latitude:g}"
         return name
