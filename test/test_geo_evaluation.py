@@ -146,7 +146,9 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert not out.exists() and not data.exists()
 
 
-def test_replay_with_the_classical_fallback_and_the_dem(data_root: Path, tmp_path: Path) -> None:
+def test_replay_with_the_classical_fallback_and_the_dem(
+    data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """What a user without a trained model runs: `replay --model classical --dem`."""
     scenario = load_or_build(data_root, ScenarioSpec("flight", SEED, DURATION_S))
     out = tmp_path / "replay"
@@ -155,4 +157,7 @@ def test_replay_with_the_classical_fallback_and_the_dem(data_root: Path, tmp_pat
     assert main(argv) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["summary"]["poses"] > 0 and "classical" in report["summary"]["model"]
-    assert main([*argv[:-5], "--model", "classical", "--dem", str(tmp_path / "none.tif")]) == 1
+    capsys.readouterr()
+    missing = [*argv[:5], str(tmp_path / "again"), "--model", "classical", "--dem", "none.tif"]
+    assert main(missing) == 1
+    assert "none.tif" in capsys.readouterr().err and not (tmp_path / "again").exists()
