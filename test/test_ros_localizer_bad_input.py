@@ -1,8 +1,9 @@
 """Bad inputs reach a running localizer node: it keeps running, says why, and publishes no pose.
 
-Two node processes: one configured normally (test-made model, GeoTIFF tiles), one started
-with config/sky2ground.yaml and a model file that does not exist. This test process
-publishes each bad input in turn and reads /diagnostics.
+Three node processes: one configured normally (test-made model, GeoTIFF tiles), one started
+with config/sky2ground.yaml and a model file that does not exist, and one with
+``inference: classical`` (no model: the SIFT + PnP matcher). This test process publishes
+each bad input in turn and reads /diagnostics.
 """
 
 import math
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 GEOREF = GeoReference(47.3769, 8.5417, 408.0)
 NODE = "sky2ground_localizer"
 BROKEN = "localizer_without_model"
+CLASSICAL = "localizer_classical"
 
 
 class Probe:
@@ -113,21 +116,23 @@ def nodes(ros_env: dict[str, str], tmp_path: Path) -> Iterator[list[subprocess.P
     torch.manual_seed(0)
     model = save_weights(SkyNet(get_config("tiny")), tmp_path / "tiny.safetensors")
     ortho = write_orthophoto(tmp_path / "ortho.tif", GEOREF)
-    params = write_params(
-        tmp_path / "localizer.yaml",
-        NODE,
-        {
-            "model_path": str(model),
-            "torch_threads": 1,
-            "image_size": 28,
-            "window_size": 1,
-            "keyframe": {"min_interval_s": 0.1, "min_sharpness": 0.0},
-            "cameras": ["cam"],
-            "cam": {"view_type": "aerial"},
-            "navsat_topic": "/gps/fix",
-            "tile_source": str(ortho),
-            "diagnostics_period_s": 0.2,
-        },
+    values = {
+        "model_path": str(model),
+        "torch_threads": 1,
+        "image_size": 28,
+        "window_size": 1,
+        "keyframe": {"min_interval_s": 0.1, "min_sharpness": 0.0},
+        "cameras": ["cam"],
+        "cam": {"view_type": "aerial"},
+        "navsat_topic": "/gps/fix",
+        "tile_source": str(ortho),
+        "diagnostics_period_s": 0.2,
+    }
+    params = write_params(tmp_path / "localizer.yaml", NODE, values)
+    classical = write_params(
+        tmp_path / "classical.yaml",
+        CLASSICAL,
+        {**values, "inference": "classical", "image_size": 224, "model_path": ""},
     )
     command = [sys.executable, "-m", "sky2ground_ros.ros.localizer_node", "--ros-args"]
     processes = [
@@ -146,6 +151,10 @@ def nodes(ros_env: dict[str, str], tmp_path: Path) -> Iterator[list[subprocess.P
                 "-p",
                 "diagnostics_period_s:=0.2",
             ],
+            env=ros_env,
+        ),
+        subprocess.Popen(
+            [*command, "-r", f"__node:={CLASSICAL}", "--params-file", str(classical)],
             env=ros_env,
         ),
     ]
@@ -174,6 +183,13 @@ def test_bad_inputs_are_reported_and_publish_no_pose(nodes: list[subprocess.Pope
             lambda: "no such file" in probe.status(BROKEN, "model").get("message", ""),
             30.0,
             "the missing model to be reported",
+        )
+        probe.wait_for(
+            lambda: (
+                probe.status(CLASSICAL, "model").get("message") == "classical matcher (no model)"
+            ),
+            30.0,
+            "the classical node to configure",
         )
 
         def expect(part: str, key: str, text: str, send: Callable[[], None]) -> None:
@@ -229,7 +245,25 @@ def test_bad_inputs_are_reported_and_publish_no_pose(nodes: list[subprocess.Pope
         assert "no coverage" in localization["message"]
         assert localization["poses published"] == "0" and localization["windows tiles"] != "0"
         assert int(probe.status(NODE, "inputs")["bad NavSatFix"]) >= 1
-        assert all(process.poll() is None for process in nodes)  # both still running
+        for _ in range(40):  # noise matches nothing: the classical node says so, publishes nothing
+            probe.send_info(GOOD_K)
+            probe.send_fix(GEOREF.latitude, GEOREF.longitude)
+            probe.send_image()
+            with suppress(TimeoutError):
+                probe.wait_for(
+                    lambda: (
+                        "classical matcher"
+                        in probe.status(CLASSICAL, "localization").get("message", "")
+                    ),
+                    0.5,
+                    "a classical rejection",
+                )
+                break
+        assert (
+            "no pose (model): classical matcher"
+            in probe.status(CLASSICAL, "localization")["message"]
+        ), probe.status(CLASSICAL, "localization")
+        assert all(process.poll() is None for process in nodes)  # all still running
         assert probe.status(BROKEN, "localization")["message"] == "inactive"
     finally:
         probe.close()

@@ -43,7 +43,15 @@ NODE_PARAMETERS: dict[str, tuple[Any, str]] = {
     "model_path": ("", "SkyNet weights; empty: the package's models/skynet_tiny.safetensors"),
     "device": ("auto", "auto (CUDA when present, else CPU), cpu, cuda or cuda:N"),
     "torch_threads": (0, "CPU threads for inference; 0 keeps torch's default"),
-    "inference": ("local", "local: SkyNet in this process; remote: a skynet_inference node"),
+    "inference": (
+        "local",
+        "local: SkyNet in this process; remote: a skynet_inference node; classical: the "
+        "model-free SIFT + PnP matcher (set image_size to 224)",
+    ),
+    "classical.dem_path": (
+        "",
+        "DEM GeoTIFF of the tiles' ground for inference: classical (empty: flat ground)",
+    ),
     "remote.action": ("/skynet_inference/localize", "Localize action of the inference node"),
     "remote.timeout_s": (5.0, "give up on a window the inference node has not answered"),
     "transport.format": (
@@ -204,7 +212,7 @@ def localizer_config(values: dict[str, Any]) -> LocalizerConfig:
     )
 
 
-INFERENCE_MODES = ("local", "remote")
+INFERENCE_MODES = ("local", "remote", "classical")
 
 
 def inference_mode(values: dict[str, Any]) -> str:

@@ -9,7 +9,9 @@ static ``earth → map`` in ECEF), ``~/pose`` (PoseWithCovarianceStamped), ``~/f
 Inference runs on the `Localizer`'s own thread, never on the executor. With
 ``inference: remote`` no model is loaded: windows go to a ``skynet_inference`` node over
 the Localize action (`inference_client.RemoteInference`), and /diagnostics gains an
-inference status (server state, bytes per window, round-trip time). Parameters:
+inference status (server state, bytes per window, round-trip time). With
+``inference: classical`` the model-free SIFT + PnP matcher (`predictors.classical`) stands
+in for SkyNet, with ``classical.dem_path`` for the tiles' ground heights. Parameters:
 `sky2ground_ros.localizer.parameters.NODE_PARAMETERS`, config/sky2ground.yaml.
 """
 
@@ -35,6 +37,7 @@ from rclpy.subscription import Subscription
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, NavSatFix
 from tf2_msgs.msg import TFMessage
 
+from sky2ground_ros.geo.elevation import ElevationModel
 from sky2ground_ros.localizer.frames import pose_matrix
 from sky2ground_ros.localizer.geometry import (
     TransformTree,
@@ -53,6 +56,7 @@ from sky2ground_ros.localizer.parameters import (
 from sky2ground_ros.localizer.pipeline import (
     LocalizationResult,
     Localizer,
+    Predictor,
     WindowRequest,
     select_device,
 )
@@ -60,6 +64,7 @@ from sky2ground_ros.localizer.smoothing import PoseEstimate
 from sky2ground_ros.localizer.tile_frames import TileProvider
 from sky2ground_ros.model.skynet import SkyNet
 from sky2ground_ros.model.weights import WeightsError, load_model
+from sky2ground_ros.predictors.classical import ClassicalPredictor
 from sky2ground_ros.resources import find_share_file
 from sky2ground_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from sky2ground_ros.ros.inference_client import RemoteInference
@@ -82,6 +87,8 @@ RECENT_INPUT_S = 5.0
 """Bad inputs younger than this keep the inputs diagnostic at WARN."""
 STATIC_TF_QOS = QoSProfile(depth=100, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 NOT_CONFIGURED = "not configured"
+LOADED_MESSAGES = {"remote": "remote model", "classical": "classical matcher (no model)"}
+"""The model status once configured, by inference mode (local: 'model loaded')."""
 
 
 class LocalizerNode(LifecycleNode):
@@ -147,19 +154,26 @@ class LocalizerNode(LifecycleNode):
         config = localizer_config(values)
         origin = map_origin(values)
         inputs = input_config(values, cameras)
-        remote = inference_mode(values) == "remote"
+        mode = inference_mode(values)
         provider = self._open_tiles(values)
-        summary: dict[str, object] = {"inference": "remote" if remote else "local"}
+        summary: dict[str, object] = {"inference": mode}
         model: SkyNet | None = None
-        if remote:
+        predictor: Predictor | None = None
+        if mode == "remote":
             codec = config.codec
             if codec is None:
                 raise ValueError("remote inference needs a transport codec")
             self._remote = RemoteInference(
                 self, values["remote.action"], float(values["remote.timeout_s"]), codec.format
             )
+            predictor = self._remote
             summary["action"] = values["remote.action"]
             description = f"remote SkyNet at {values['remote.action']}"
+        elif mode == "classical":
+            dem = values["classical.dem_path"]
+            predictor = ClassicalPredictor(ElevationModel(dem) if dem else None)
+            summary["ground heights"] = dem or "flat ground at the map origin"
+            description = "the classical SIFT + PnP matcher (no model)"
         else:
             model, device = self._load_model(values)
             summary["model"] = model.config.name
@@ -173,7 +187,7 @@ class LocalizerNode(LifecycleNode):
             origin,
             self._on_result,
             self._on_worker_error,
-            predictor=self._remote,
+            predictor=predictor,
         )
         codec = config.codec
         self._model_summary = {
@@ -428,7 +442,7 @@ class LocalizerNode(LifecycleNode):
             return diagnostic_status(name, "warn", NOT_CONFIGURED, path)
         if self._config_problem:
             return diagnostic_status(name, "error", self._config_problem, path)
-        loaded = "remote model" if self._remote is not None else "model loaded"
+        loaded = LOADED_MESSAGES.get(str(self._model_summary.get("inference")), "model loaded")
         return diagnostic_status(name, "ok", loaded, {**path, **self._model_summary})
 
     def _inference_status(self, remote: RemoteInference) -> DiagnosticStatus:
