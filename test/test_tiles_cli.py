@@ -124,6 +124,8 @@ def test_ros_free_packages_import_without_rclpy() -> None:
         "import sky2ground_ros.localizer.inputs\n"
         "import sky2ground_ros.replay.run, sky2ground_ros.replay.demo\n"
         "import sky2ground_ros.training.trainer, sky2ground_ros.evaluation.benchmark\n"
+        "import sky2ground_ros.predictors.classical, sky2ground_ros.predictors.oracle\n"
+        "import sky2ground_ros.geo_evaluation.run, sky2ground_ros.geo_evaluation.report\n"
         "import sky2ground_ros.cli.main as m\n"
         "m.build_parser()\n"
         "assert 'rclpy' not in sys.modules, 'rclpy imported'\n"
