@@ -132,6 +132,7 @@ def corrupt_weights(tmp_path: Path) -> Path:
         (["--model", "oracle", "--scenes", "0"], "--scenes must be at least 1"),
         (["--model", "oracle", "--seed-base", "0"], "are not held out"),
         (["--model", "oracle", "--seed-base", "5998", "--scenes", "4"], "are not held out"),
+        (["--model", "oracle", "--platform", "drive", "--duration", "600"], "does not fit"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from sky2ground_ros.geo_evaluation.methods import parse_methods
     from sky2ground_ros.geo_evaluation.report import markdown, write_report
     from sky2ground_ros.geo_evaluation.run import evaluate_geo
-    from sky2ground_ros.geo_evaluation.scenarios import PLATFORMS, ScenarioSpec
+    from sky2ground_ros.geo_evaluation.scenarios import PLATFORMS, ScenarioSpec, check_spec
     from sky2ground_ros.predictors.classical import CLASSICAL_IMAGE_SIZE
     from sky2ground_ros.replay.node_parameters import node_parameters
 
@@ -75,11 +75,13 @@ def run(args: argparse.Namespace) -> int:
         seeds = list(range(args.seed_base, args.seed_base + args.scenes))
         check_geo_eval_seeds(seeds)
         methods = parse_methods(args.model, args.device)
+        platforms = PLATFORMS if args.platform == "both" else (args.platform,)
+        specs = [ScenarioSpec(p, seed, args.duration) for p in platforms for seed in seeds]
+        for spec in specs:
+            check_spec(spec)
     except ValueError as error:
         print(f"evaluate-geo: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    platforms = PLATFORMS if args.platform == "both" else (args.platform,)
-    specs = [ScenarioSpec(p, seed, args.duration) for p in platforms for seed in seeds]
     evaluation = evaluate_geo(
         methods, specs, args.data, node_parameters(), progress=not args.no_progress
     )

@@ -97,6 +97,12 @@ def scenario_renderer(spec: ScenarioSpec) -> Renderer:
     return Renderer(replace(scene, georef=replace(scene.georef, latitude=spec.latitude)))
 
 
+def check_spec(spec: ScenarioSpec) -> None:
+    """ValueError (one line) when the spec cannot be recorded, e.g. a drive longer than the
+    scene's main street; cheap (no rendering)."""
+    platform_for(spec.bag_spec(), scenario_renderer(spec))
+
+
 def load_or_build(root: str | Path, spec: ScenarioSpec, progress: bool = False) -> Scenario:
     """The cached scenario under ``root``, rendered first when it is missing or unfinished."""
     directory = Path(root) / spec.name
