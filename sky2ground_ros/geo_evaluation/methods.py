@@ -16,11 +16,9 @@ from sky2ground_ros.geo_evaluation.scenarios import Scenario
 from sky2ground_ros.localizer.pipeline import Predictor
 from sky2ground_ros.model.skynet import SkyNet
 from sky2ground_ros.model.weights import WeightsError, load_model
+from sky2ground_ros.predictors import CLASSICAL, ORACLE
 from sky2ground_ros.predictors.classical import CLASSICAL_IMAGE_SIZE, ClassicalPredictor
 from sky2ground_ros.predictors.oracle import OraclePredictor
-
-ORACLE = "oracle"
-CLASSICAL = "classical"
 
 
 @dataclass

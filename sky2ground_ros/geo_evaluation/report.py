@@ -94,7 +94,7 @@ def plot(evaluation: GeoEvaluation, path: Path) -> Path:
                 style = "-" if platform == "flight" else "--"
                 cdf.step(shown, share, where="post", ls=style, label=label)
             labels.append(label)
-            fractions.append(summarise(errors)["published_fraction"])
+            fractions.append(published.size / len(errors) if errors else 0.0)
     cdf.set_xscale("log")
     cdf.set_xlim(1e-3, 1e3)
     cdf.set_ylim(0, 1.02)
@@ -105,7 +105,7 @@ def plot(evaluation: GeoEvaluation, path: Path) -> Path:
     if cdf.get_lines():
         cdf.legend(fontsize="small", loc="upper left")
     positions = np.arange(len(labels))
-    bars.barh(positions, [0.0 if math.isnan(f) else f for f in fractions], color="tab:blue")
+    bars.barh(positions, fractions, color="tab:blue")
     bars.set_yticks(positions, labels, fontsize="small")
     bars.invert_yaxis()
     bars.set_xlim(0, 1)

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from sky2ground_ros.geo_evaluation.methods import Method
 from sky2ground_ros.geo_evaluation.metrics import WindowError, summarise, window_error
 from sky2ground_ros.geo_evaluation.scenarios import Scenario, ScenarioSpec, load_or_build
-from sky2ground_ros.localizer.geometry import enu_in_ecef, inverse
+from sky2ground_ros.localizer.geometry import enu_in_enu
 from sky2ground_ros.replay.bag_reader import BagReader
 from sky2ground_ros.replay.discovery import ReplayOptions, resolve
 from sky2ground_ros.replay.replay import replay
@@ -73,8 +73,7 @@ def evaluate_scenario(
             )
     finally:
         service.close()
-    origin = outcome.origin or scenario.origin
-    map_truth = inverse(enu_in_ecef(origin)) @ enu_in_ecef(scenario.origin)
+    map_truth = enu_in_enu(scenario.origin, outcome.origin or scenario.origin)
     return [window_error(r, map_truth @ scenario.base_pose(r.stamp)) for r in outcome.results]
 
 

@@ -74,6 +74,11 @@ def enu_in_ecef(frame: LocalENU) -> np.ndarray:
     return transform(np.stack([east, north, up], axis=1), origin)
 
 
+def enu_in_enu(frame: LocalENU, reference: LocalENU) -> np.ndarray:
+    """Pose of one local ENU frame in another (through ECEF; identity when they coincide)."""
+    return inverse(enu_in_ecef(reference)) @ enu_in_ecef(frame)
+
+
 def base_from_camera(
     map_camera: np.ndarray, camera_covariance: np.ndarray, base_camera: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

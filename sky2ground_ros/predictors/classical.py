@@ -25,6 +25,7 @@ import numpy as np
 from sky2ground_ros.geo.elevation import ElevationModel
 from sky2ground_ros.geo.geodesy import LocalENU
 from sky2ground_ros.geo.rotations import rotation_vector
+from sky2ground_ros.geo.sim3 import camera_centres
 from sky2ground_ros.localizer.pipeline import (
     PreparedWindow,
     RejectedWindowError,
@@ -89,19 +90,18 @@ class ClassicalPredictor:
         covariance[cameras:] = 0.0
         confidence[cameras:] = 1.0
         mosaic = self.mosaic(prepared)
-        newest = max(stamp for stamp, _ in prepared.frames)
+        newest_stamp = max(stamp for stamp, _ in prepared.frames)
+        newest = [i for i, (stamp, _) in enumerate(prepared.frames) if stamp == newest_stamp]
         failures = []
-        for i, (stamp, name) in enumerate(prepared.frames):
-            if stamp != newest:
-                continue
+        for i in newest:
             image = prepared.images[i].permute(1, 2, 0).numpy()
             solved = self.solve(image, prepared.intrinsics[i], mosaic)
             if isinstance(solved, str):
-                failures.append(f"{name}: {solved}")
+                failures.append(f"{prepared.frames[i][1]}: {solved}")
                 continue
             extrinsics[i], covariance[i] = solved.extrinsic, solved.covariance
             confidence[i] = solved.inlier_ratio
-        if failures and len(failures) == sum(stamp == newest for stamp, _ in prepared.frames):
+        if len(failures) == len(newest):
             raise RejectedWindowError("model", f"classical matcher: {'; '.join(failures)}")
         return WindowPrediction(extrinsics, np.stack(prepared.intrinsics), confidence, covariance)
 
@@ -173,8 +173,8 @@ class ClassicalPredictor:
     ) -> np.ndarray:
         """ENU ground points of tile pixels: the tile camera's rays down to the map plane,
         then the DEM's height there (or the map origin's)."""
-        rotation, translation = extrinsic[:, :3], extrinsic[:, 3]
-        centre = -rotation.T @ translation
+        rotation = extrinsic[:, :3]
+        centre = camera_centres(extrinsic)
         rays = (
             np.linalg.inv(intrinsics) @ np.vstack([pixels.T, np.ones(len(pixels))])
         ).T @ rotation

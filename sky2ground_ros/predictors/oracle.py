@@ -15,7 +15,7 @@ import numpy as np
 
 from sky2ground_ros.data.transforms import normalize_views
 from sky2ground_ros.geo.geodesy import LocalENU
-from sky2ground_ros.localizer.geometry import enu_in_ecef, inverse
+from sky2ground_ros.localizer.geometry import enu_in_enu, inverse
 from sky2ground_ros.localizer.pipeline import PreparedWindow, WindowPrediction
 
 CameraTruth = Callable[[float, str], np.ndarray]
@@ -28,10 +28,10 @@ class OraclePredictor:
 
     def __init__(self, camera_pose: CameraTruth, truth_origin: LocalENU) -> None:
         self._camera_pose = camera_pose
-        self._truth_in_ecef = enu_in_ecef(truth_origin)
+        self._truth_origin = truth_origin
 
     def __call__(self, prepared: PreparedWindow) -> WindowPrediction:
-        map_truth = inverse(enu_in_ecef(prepared.origin)) @ self._truth_in_ecef
+        map_truth = enu_in_enu(self._truth_origin, prepared.origin)
         cameras = [
             inverse(map_truth @ self._camera_pose(stamp, name))[:3]
             for stamp, name in prepared.frames
