@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from nodes.localizer_fixtures import OPEN_THRESHOLDS, write_params
 from rclpy.serialization import deserialize_message
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
@@ -26,7 +27,10 @@ from tf2_msgs.msg import TFMessage
 from sky2ground_ros.cli.main import main
 from sky2ground_ros.data.cameras import PinholeCamera, intrinsics_from_hfov
 from sky2ground_ros.data.orthophoto import write_orthophoto
-from sky2ground_ros.localizer.geometry import inverse
+from sky2ground_ros.geo.geodesy import LocalENU
+from sky2ground_ros.localizer.geometry import enu_in_ecef, inverse
+from sky2ground_ros.replay.bag_reader import BagReader
+from sky2ground_ros.replay.bag_types import VIEW_TYPE_KEY
 from sky2ground_ros.replay.make_bag import scene_renderer
 from sky2ground_ros.replay.trajectories import DroneOrbit
 
@@ -67,11 +71,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"frames": frames, "K": K, "georef": georef, "ortho": ortho, "params": params}
 
 
-def write_bag(path: Path, storage: str, world: dict, camera: bool = True) -> Path:
-    """A bag written with rosbags' Writer: /cam/image_raw, /cam/camera_info, /fix."""
+def write_bag(
+    path: Path, storage: str, world: dict, camera: bool = True, fixes: int = FRAMES, truth: int = 0
+) -> Path:
+    """A bag written with rosbags' Writer: /cam/image_raw, /cam/camera_info, the first
+    ``fixes`` /fix messages and the first ``truth`` /ground_truth/pose poses (in ``earth``)."""
     georef = world["georef"]
+    T_earth_map = enu_in_ecef(LocalENU(georef.latitude, georef.longitude, georef.altitude))
     with Writer(path, version=Writer.VERSION_LATEST, storage_plugin=STORAGES[storage]) as writer:
         fix = writer.add_connection("/fix", "sensor_msgs/msg/NavSatFix", typestore=TYPES)
+        truth_topic = writer.add_connection(
+            "/ground_truth/pose", "geometry_msgs/msg/PoseStamped", typestore=TYPES
+        )
         connections = {}
         if camera:
             for topic, msgtype in (
@@ -92,7 +103,18 @@ def write_bag(path: Path, storage: str, world: dict, camera: bool = True) -> Pat
                 position_covariance=np.eye(3).reshape(9) * 9.0,
                 position_covariance_type=2,
             )
-            writer.write(fix, ns, TYPES.serialize_cdr(navsat, navsat.__msgtype__))
+            if i < fixes:
+                writer.write(fix, ns, TYPES.serialize_cdr(navsat, navsat.__msgtype__))
+            if i < truth:
+                x, y, z = (T_earth_map @ np.append(position, 1.0))[:3]
+                pose = T["geometry_msgs/msg/PoseStamped"](
+                    header=header(ns, "earth"),
+                    pose=T["geometry_msgs/msg/Pose"](
+                        position=T["geometry_msgs/msg/Point"](x=x, y=y, z=z),
+                        orientation=T["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0),
+                    ),
+                )
+                writer.write(truth_topic, ns, TYPES.serialize_cdr(pose, pose.__msgtype__))
             if not camera:
                 continue
             info = T["sensor_msgs/msg/CameraInfo"](
@@ -232,3 +254,44 @@ def test_truncated_bag_replays_what_is_readable(
     assert f"stopped: {summary['stopped']}" in printed
     with Reader(tmp_path / "out/bag") as reader:
         assert reader.topics["/cam/image_raw"].msgcount == summary["frames"]
+
+
+def test_a_bag_holding_only_the_mcap_header_is_refused_in_one_line(
+    world: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bag = tmp_path / "header_only.mcap"
+    bag.write_bytes(b"\x89MCAP0\r\n")
+    assert replay_cli(bag, world, tmp_path / "out") == 1
+    error = capsys.readouterr().err.strip()
+    assert error == f"replay: {bag} is not a readable rosbag2: its storage holds no readable topic"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("cut_bytes", [None, 120_000])
+def test_too_little_ground_truth_still_writes_the_report(
+    cut_bytes: int | None, world: dict, tmp_path: Path
+) -> None:
+    """One fix and one ground-truth pose (also in a bag cut to 120 kB): n/a metrics, the reason."""
+    bag = write_bag(tmp_path / "bag", "mcap", world, fixes=1, truth=1)
+    if cut_bytes is not None:
+        (storage_file,) = bag.glob("*.mcap")
+        storage_file.write_bytes(storage_file.read_bytes()[:cut_bytes])
+    assert replay_cli(bag, world, tmp_path / "out") == 0
+    report = json.loads((tmp_path / "out/report.json").read_text())
+    assert report["summary"]["frames"] > 0 and bool(report["summary"]["stopped"]) == bool(cut_bytes)
+    assert report["errors"] and all(stats is None for stats in report["errors"].values())
+    assert "GNSS fixes: no poses to compare" in report["note"]
+    markdown = (tmp_path / "out/report.md").read_text()
+    assert "| GNSS fix horizontal, input prior (m) | n/a | n/a | n/a | n/a | 0 |" in markdown
+
+
+def test_a_salvaged_bag_keeps_its_recorded_view_type(world: dict, tmp_path: Path) -> None:
+    """A cut bag's metadata.yaml still says what make-bag recorded, so replay need not ask."""
+    bag = write_bag(tmp_path / "bag", "mcap", world, fixes=1)
+    metadata = yaml.safe_load((bag / "metadata.yaml").read_text())
+    metadata["rosbag2_bagfile_information"]["custom_data"] = {VIEW_TYPE_KEY: "aerial"}
+    (bag / "metadata.yaml").write_text(yaml.safe_dump(metadata))
+    (storage_file,) = bag.glob("*.mcap")
+    storage_file.write_bytes(storage_file.read_bytes()[:50_000])
+    with BagReader(bag) as reader:
+        assert reader.damage and reader.custom_data == {VIEW_TYPE_KEY: "aerial"}

@@ -9,9 +9,11 @@ first damaged record and `BagReader.stopped` says where and why.
 from __future__ import annotations
 
 import sqlite3
+import struct
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
+import yaml
 from rosbags.interfaces import MessageDefinitionFormat
 from rosbags.rosbag2 import Reader, ReaderError
 
@@ -26,6 +28,16 @@ from sky2ground_ros.replay.salvage import McapScan, SqliteScan
 
 STORAGE_SUFFIXES = (".mcap", ".db3")
 _FORMATS = {MessageDefinitionFormat.MSG: "ros2msg", MessageDefinitionFormat.IDL: "ros2idl"}
+_UNOPENABLE = (
+    ReaderError,
+    sqlite3.DatabaseError,
+    FileNotFoundError,
+    ValueError,
+    TypeError,  # rosbags' MCAP parser on a file that ends inside its header
+    struct.error,
+    EOFError,
+)
+"""What rosbags raises on damaged or foreign bytes: the bag is then salvaged."""
 
 
 class BagReader:
@@ -44,17 +56,24 @@ class BagReader:
         try:
             self._reader = Reader(self.path)
             self._reader.open()
-        except (ReaderError, sqlite3.DatabaseError, FileNotFoundError, ValueError) as error:
+        except _UNOPENABLE as error:
             self._reader = None
             self.damage = str(error) or type(error).__name__
             self._scans = [_scan(file) for file in _storage_files(self.path)]
             if not self._scans:
                 raise BagError(f"{self.path} is not a readable rosbag2: {self.damage}") from error
         self.topics = self._topics()
-        self.custom_data: dict[str, str] = {}
-        """metadata.yaml's ``custom_data`` (empty for a salvaged or single-file bag)."""
-        if self._reader is not None:
-            self.custom_data = dict(self._reader.storage.metadata.custom or {})
+        if self._reader is None and not self.topics:
+            self.close()
+            raise BagError(
+                f"{self.path} is not a readable rosbag2: its storage holds no readable topic"
+            )
+        self.custom_data: dict[str, str] = (
+            dict(self._reader.storage.metadata.custom or {})
+            if self._reader is not None
+            else _salvaged_custom_data(self.path)
+        )
+        """metadata.yaml's ``custom_data`` (empty for a single-file bag)."""
 
     def __enter__(self) -> BagReader:
         return self
@@ -139,3 +158,18 @@ def _storage_files(path: Path) -> list[Path]:
 
 def _scan(path: Path) -> McapScan | SqliteScan:
     return McapScan(path) if path.suffix == ".mcap" else SqliteScan(path)
+
+
+def _salvaged_custom_data(path: Path) -> dict[str, str]:
+    """``custom_data`` of a damaged bag's metadata.yaml, when it is still a readable mapping."""
+    metadata = path / "metadata.yaml"
+    if not metadata.is_file():
+        return {}
+    try:
+        info = yaml.safe_load(metadata.read_text())["rosbag2_bagfile_information"]
+        custom = info.get("custom_data") or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, TypeError, KeyError, AttributeError):
+        return {}
+    if not isinstance(custom, dict):
+        return {}
+    return {str(key): str(value) for key, value in custom.items()}

@@ -84,15 +84,21 @@ def evaluate(outcome: ReplayOutcome, frames: FrameNames) -> Evaluation:
         [p.stamp for p in outcome.ground_truth], [map_truth @ p.T for p in outcome.ground_truth]
     )
     evaluation.errors = dict.fromkeys(POSE_METRICS)
-    try:
-        if len(estimate):
+    notes = []
+    if len(estimate):
+        try:
             evaluation.errors.update(pose_errors(evaluation.ground_truth, estimate))
-        else:
-            evaluation.note = "no window produced a pose"
-        if evaluation.fixes is not None:
+        except ValueError as error:
+            notes.append(f"poses: {error}")
+    else:
+        notes.append("no window produced a pose")
+    if evaluation.fixes is not None:
+        evaluation.errors[GNSS_HORIZONTAL] = None
+        try:
             evaluation.errors[GNSS_HORIZONTAL] = horizontal_errors(
                 evaluation.ground_truth, evaluation.fixes
             )
-    except ValueError as error:
-        evaluation.note = str(error)
+        except ValueError as error:
+            notes.append(f"GNSS fixes: {error}")
+    evaluation.note = "; ".join(notes)
     return evaluation

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from evo.core import metrics, sync
 from evo.core.geometry import GeometryException
-from evo.core.trajectory import PoseTrajectory3D
+from evo.core.trajectory import PoseTrajectory3D, TrajectoryException
 from scipy.spatial.transform import Rotation
 
 MAX_TIME_DIFFERENCE_S = 0.1
@@ -103,7 +103,7 @@ def associate(
             sync_method=sync.SyncMethod.interpolation,
             max_diff=MAX_TIME_DIFFERENCE_S,
         )
-    except sync.SyncException as error:
+    except (sync.SyncException, TrajectoryException) as error:  # e.g. a single pose each
         raise ValueError(f"no poses to compare: {error}") from error
     return ref, est
 
