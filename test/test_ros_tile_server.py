@@ -66,6 +66,7 @@ def test_server_and_client_in_separate_processes(ros_env: dict[str, str], tmp_pa
             digests[f"xyz:tiles/{ZOOM}/{x}/{y}"] = hashlib.sha256(data.tobytes()).hexdigest()
     corrupt = root / str(ZOOM) / str(centre.x + 1) / f"{centre.y}.png"
     corrupt.write_bytes(b"truncated")
+    (root / "24").mkdir()  # a zoom level whose 1999 m circle spans millions of tiles
     (tmp_path / "client.py").write_text(CLIENT)
 
     server = subprocess.Popen(
@@ -79,7 +80,7 @@ def test_server_and_client_in_separate_processes(ros_env: dict[str, str], tmp_pa
             "-p",
             f"default_zoom:={ZOOM}",
             "-p",
-            "max_radius_m:=1000.0",
+            "max_radius_m:=2000.0",
         ],
         env=ros_env,
         stdout=subprocess.PIPE,
@@ -92,6 +93,8 @@ def test_server_and_client_in_separate_processes(ros_env: dict[str, str], tmp_pa
         [float("nan"), LON, 100.0, 0],  # bad request
         [LAT, LON, 5000.0, 0],  # radius above the node's limit
         [LAT, LON, 100.0, 12],  # zoom the source lacks
+        [LAT, LON, 1999.0, 24],  # refused before its tiles are listed
+        [LAT, LON, 200.0, 0],  # and the server still answers
     ]
     try:
         client = subprocess.run(
@@ -110,7 +113,8 @@ def test_server_and_client_in_separate_processes(ros_env: dict[str, str], tmp_pa
             server_log = server.communicate()[0] + "\n(tile server ignored SIGTERM)"
     assert client.returncode == 0, client.stdout + client.stderr + server_log
     assert server.returncode == 0, server_log  # clean shutdown on SIGTERM
-    ok, elsewhere, bad, too_far, wrong_zoom = json.loads(client.stdout.strip().splitlines()[-1])
+    answers = json.loads(client.stdout.strip().splitlines()[-1])
+    ok, elsewhere, bad, too_far, wrong_zoom, too_many, after = answers
 
     assert ok["status"] == GetTiles.Response.STATUS_PARTIAL, ok["message"]
     assert ok["skipped"] == [
@@ -130,6 +134,9 @@ def test_server_and_client_in_separate_processes(ros_env: dict[str, str], tmp_pa
     assert bad["status"] == GetTiles.Response.STATUS_ERROR and "non-finite" in bad["message"]
     assert too_far["status"] == GetTiles.Response.STATUS_ERROR and "limit" in too_far["message"]
     assert wrong_zoom["status"] == GetTiles.Response.STATUS_NO_COVERAGE
+    assert too_many["status"] == GetTiles.Response.STATUS_ERROR
+    assert "tiles at zoom 24, limit 64" in too_many["message"]
+    assert after == ok
     assert "serving xyz tiles" in server_log
 
 

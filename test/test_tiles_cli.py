@@ -75,6 +75,26 @@ def test_prefetch_refuses_bad_requests(
         main(["tiles", "prefetch", "--bbox", "0", "0", "1", "1", "--zoom", "3", "--cache", "x"])
 
 
+def test_prefetch_of_the_world_at_zoom_20_is_refused_with_its_count(
+    orthophoto: Path, tmp_path: Path
+) -> None:
+    """The count comes from the box, not from listing 2^39 tiles (which never ended)."""
+    argv = ["prefetch", "--bbox", "-180", "-85", "180", "85", "--zoom", "20"]
+    cache = ["--source", str(orthophoto), "--cache", str(tmp_path / "cache")]
+    done = subprocess.run(
+        [sys.executable, "-m", "sky2ground_ros.cli.main", "tiles", *argv, *cache],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2, done.stderr
+    expected = len(range(1 << 20)) * (
+        mercantile.tile(0, -85, 20).y - mercantile.tile(0, 85, 20).y + 1
+    )
+    assert done.stderr.strip() == f"tiles prefetch: {expected} tiles exceed --max-tiles 10000"
+    assert not (tmp_path / "cache").exists()
+
+
 @pytest.fixture
 def local_server() -> Iterator[tuple[str, list[str]]]:
     seen: list[str] = []

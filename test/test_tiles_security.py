@@ -2,6 +2,8 @@
 
 import os
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -107,6 +109,7 @@ def test_symlinks_out_of_the_root_are_refused(xyz_root: Path, tmp_path: Path) ->
     response = TileService(source, default_zoom=ZOOM).get_tiles(LAT, LON, 50.0)
     assert response.status == TileStatus.PARTIAL
     assert any("refusing" in s for s in response.skipped)
+    assert not any(str(tmp_path) in s for s in response.skipped)  # relative to the source
     assert all(t.image.max() < 255 for t in response.tiles)
 
 
@@ -187,3 +190,49 @@ def test_cache_namespaces_are_plain_names(tmp_path: Path) -> None:
         XYZDirectory(tmp_path, create=True), MemoryTileCache(), tmp_path / "cache", persist=True
     )
     assert cached.disk is not None and cached.disk.root.parent == (tmp_path / "cache").resolve()
+
+
+def test_a_cache_folder_linked_outside_the_cache_root_is_refused(
+    xyz_root: Path, tmp_path: Path
+) -> None:
+    """The source's folder inside cache_dir a symlink out: nothing is read or written there."""
+    source = XYZDirectory(xyz_root)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    outside = tmp_path / "outside"
+    key = block()[4]
+    (outside / str(key.z) / str(key.x)).mkdir(parents=True)
+    planted = png_tile(255)
+    (outside / str(key.z) / str(key.x) / f"{key.y}.png").write_bytes(planted)
+    os.symlink(outside, cache / source.cache_namespace)
+    with pytest.raises(UnsafePathError, match="resolves outside"):
+        CachedTileSource(source, None, cache, persist=True)  # as for GeoTIFF and HTTP sources
+
+    # linked after the cache opened: tiles come from the source, nothing lands outside
+    (cache / source.cache_namespace).unlink()
+    cached = CachedTileSource(source, None, cache, persist=True)
+    (cache / source.cache_namespace).rmdir()
+    os.symlink(outside, cache / source.cache_namespace)
+    response = TileService(cached, default_zoom=ZOOM).get_tiles(LAT, LON, 50.0)
+    assert response.status == TileStatus.OK
+    assert all(t.data != planted for t in response.tiles)
+    assert [p.name for p in outside.rglob("*") if p.is_file()] == [f"{key.y}.png"]
+
+
+def test_a_request_for_millions_of_tiles_is_refused_at_once(xyz_root: Path) -> None:
+    """Zoom 24 with a 1999 m radius (under the radius limit): refused before any listing."""
+    (xyz_root / "24").mkdir()
+    service = TileService(XYZDirectory(xyz_root), default_zoom=ZOOM)
+    answers: list = []
+    worker = threading.Thread(
+        target=lambda: answers.append(service.get_tiles(LAT, LON, 1999.0, 24)), daemon=True
+    )
+    started = time.perf_counter()
+    worker.start()
+    worker.join(timeout=10.0)
+    assert answers, "the request was still listing tiles after 10 s"
+    assert time.perf_counter() - started < 2.0
+    (refused,) = answers
+    assert refused.status == TileStatus.ERROR
+    assert "tiles at zoom 24, limit 64: ask for a smaller radius" in refused.message
+    assert service.get_tiles(LAT, LON, 50.0).status == TileStatus.OK  # still serving

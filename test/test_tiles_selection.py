@@ -1,11 +1,21 @@
 """`tiles_for`: the tiles around a GNSS prior cover the circle and span a plane."""
 
+import time
+
 import mercantile
 import numpy as np
 import pytest
 
 from sky2ground_ros.geo.geodesy import WGS84_GEOD
-from sky2ground_ros.tiles.selection import circle_bounds, covering_tiles, tiles_for
+from sky2ground_ros.tiles.selection import (
+    BOX_PER_CIRCLE_TILES,
+    TooManyTilesError,
+    box_tile_count,
+    check_tile_count,
+    circle_bounds,
+    covering_tiles,
+    tiles_for,
+)
 
 
 def covered(lat: float, lon: float, radius: float, zoom: int) -> bool:
@@ -74,3 +84,35 @@ def test_invalid_areas_are_refused() -> None:
     ]:
         with pytest.raises(ValueError):
             tiles_for(*args)
+
+
+def test_box_tile_count_is_what_mercantile_lists() -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        zoom = int(rng.integers(0, 8))
+        west, east = rng.uniform(-180, 180, 2)
+        south, north = np.sort(rng.uniform(-85.0, 85.0, 2))
+        spans = list(mercantile.tiles(west, south, east, north, zoom))
+        assert box_tile_count(west, south, east, north, zoom) == len(spans)
+    assert box_tile_count(179.9, 0.0, -179.9, 0.1, 10) == 2 * 1  # across the antimeridian
+
+
+def test_a_circles_box_spans_at_most_twice_its_tiles() -> None:
+    """The bound `check_tile_count` relies on to refuse a request before listing its tiles."""
+    rng = np.random.default_rng(2)
+    for _ in range(150):
+        lat, lon = rng.uniform(-80, 80), rng.uniform(-179.9, 179.9)
+        zoom, radius = int(rng.integers(12, 20)), float(np.exp(rng.uniform(np.log(5), 7.2)))
+        chosen = len(tiles_for(lat, lon, radius, zoom))
+        if chosen <= 300:
+            spanned = box_tile_count(*circle_bounds(lat, lon, radius), zoom)
+            assert spanned <= BOX_PER_CIRCLE_TILES * chosen
+            check_tile_count(lat, lon, radius, zoom, chosen)  # never refuses what fits
+
+
+def test_a_huge_request_is_refused_without_listing_its_tiles() -> None:
+    started = time.perf_counter()
+    with pytest.raises(TooManyTilesError, match=r"spans \d+ tiles at zoom 24, limit 64"):
+        check_tile_count(0.0, 0.0, 1999.0, 24, 64)
+    assert box_tile_count(-180.0, -85.0, 180.0, 85.0, 24) > 2**46
+    assert time.perf_counter() - started < 0.5

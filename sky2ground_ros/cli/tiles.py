@@ -71,7 +71,7 @@ def run_prefetch(args: argparse.Namespace) -> int:
 
     from sky2ground_ros.tiles.cache import CachedTileSource
     from sky2ground_ros.tiles.http_fetcher import HttpTileSource
-    from sky2ground_ros.tiles.selection import MAX_LATITUDE
+    from sky2ground_ros.tiles.selection import MAX_LATITUDE, box_tile_count
     from sky2ground_ros.tiles.sources import open_tile_source
     from sky2ground_ros.tiles.tile import MAX_ZOOM, TileError, TileKey
 
@@ -84,13 +84,12 @@ def run_prefetch(args: argparse.Namespace) -> int:
     if any(not 0 <= z <= MAX_ZOOM for z in args.zoom):
         print(f"tiles prefetch: zoom levels must be in [0, {MAX_ZOOM}]", file=sys.stderr)
         return 2
-    keys = [TileKey(t.z, t.x, t.y) for t in mercantile.tiles(west, south, east, north, args.zoom)]
-    if len(keys) > args.max_tiles:
-        print(
-            f"tiles prefetch: {len(keys)} tiles exceed --max-tiles {args.max_tiles}",
-            file=sys.stderr,
-        )
+    zooms = sorted(set(args.zoom))
+    count = sum(box_tile_count(west, south, east, north, z) for z in zooms)
+    if count > args.max_tiles:
+        print(f"tiles prefetch: {count} tiles exceed --max-tiles {args.max_tiles}", file=sys.stderr)
         return 2
+    keys = [TileKey(t.z, t.x, t.y) for t in mercantile.tiles(west, south, east, north, zooms)]
     try:
         source = (
             HttpTileSource(args.url, allow_network=True, timeout_s=args.timeout)

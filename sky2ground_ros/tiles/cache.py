@@ -8,7 +8,9 @@ from several threads) and hit/miss counters, and it is a dozen lines; no depende
 to produce: warped GeoTIFFs, HTTP) → source. The disk cache lives in
 ``<cache root>/<source namespace>/z/x/y.<ext>``, is written atomically and is itself a valid
 XYZ directory source; a corrupt cache file is replaced from the source when the source can
-produce the tile again, and reported otherwise.
+produce the tile again, and reported otherwise. Every cache path is resolved, links included,
+and must stay inside the resolved cache root: a source folder linked outside is refused when
+the cache opens, a link placed later is neither read nor written through.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sky2ground_ros.tiles.paths import path_inside, resolve_root
 from sky2ground_ros.tiles.tile import (
     CorruptTileError,
     Tile,
     TileKey,
     TileSource,
+    UnsafePathError,
     web_mercator_tile,
 )
 from sky2ground_ros.tiles.xyz_dir import XYZDirectory
@@ -102,7 +106,7 @@ class CachedTileSource(TileSource):
         self.source = source
         self.memory = memory
         self.disk = (
-            XYZDirectory(Path(cache_root) / source.cache_namespace, create=True)
+            _disk_cache(cache_root, source.cache_namespace)
             if cache_root is not None
             and (source.persist_in_disk_cache if persist is None else persist)
             else None
@@ -135,7 +139,11 @@ class CachedTileSource(TileSource):
         return tile
 
     def _read_disk(self, disk: XYZDirectory, key: TileKey) -> Tile | None:
-        path = disk.path_of(key)
+        try:
+            path = disk.path_of(key)
+        except UnsafePathError as error:  # a link placed in the cache: read the source instead
+            LOG.warning("not reading %s from the disk cache: %s", key, error)
+            return None
         if path is None:
             return None
         tile_id = self.tile_id(key)
@@ -151,7 +159,7 @@ class CachedTileSource(TileSource):
     def _write_disk(self, disk: XYZDirectory, tile: Tile) -> None:
         try:
             disk.write(tile.key, tile.data, tile.format)
-        except OSError as error:
+        except (OSError, UnsafePathError) as error:
             LOG.warning("cannot write %s to the disk cache: %s", tile.id, error)
 
     @property
@@ -178,3 +186,8 @@ class CachedTileSource(TileSource):
 
     def close(self) -> None:
         self.source.close()
+
+
+def _disk_cache(cache_root: str | Path, namespace: str) -> XYZDirectory:
+    """The source's folder in the cache root; `UnsafePathError` when a link leads it outside."""
+    return XYZDirectory(path_inside(resolve_root(cache_root, create=True), namespace), create=True)

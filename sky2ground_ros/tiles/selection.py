@@ -20,6 +20,39 @@ from sky2ground_ros.tiles.tile import MAX_ZOOM, TileKey
 MAX_LATITUDE = 85.0511287798
 """Web-mercator tiles end here."""
 CIRCLE_POINTS = 72
+BOX_PER_CIRCLE_TILES = 2
+"""A circle's bounding box spans at most this many times the tiles `tiles_for` returns
+(1.5 measured over random requests; tested), so a box over that is refused unlisted."""
+
+
+class TooManyTilesError(ValueError):
+    """A request spans more tiles than allowed; raised before any tile is listed."""
+
+
+def box_tile_count(west: float, south: float, east: float, north: float, zoom: int) -> int:
+    """How many tiles `mercantile.tiles` yields for the box (west > east: across ±180°),
+    computed from its corner tiles, so even a continent at zoom 24 costs nothing."""
+    spans = [(-180.0, east), (west, 180.0)] if west > east else [(west, east)]
+    south, north = max(south, -MAX_LATITUDE), min(north, MAX_LATITUDE)
+    total = 0
+    for w, e in spans:
+        upper_left = mercantile.tile(max(w, -180.0), north, zoom)
+        lower_right = mercantile.tile(
+            min(e, 180.0) - mercantile.LL_EPSILON, south + mercantile.LL_EPSILON, zoom
+        )
+        columns = lower_right.x - upper_left.x + 1
+        rows = lower_right.y - upper_left.y + 1
+        total += max(columns, 0) * max(rows, 0)
+    return total
+
+
+def check_tile_count(lat: float, lon: float, radius_m: float, zoom: int, limit: int) -> None:
+    """`TooManyTilesError` when the circle's box alone rules out ``limit`` tiles at ``zoom``."""
+    spanned = box_tile_count(*circle_bounds(lat, lon, radius_m), zoom)
+    if spanned > BOX_PER_CIRCLE_TILES * limit:
+        raise TooManyTilesError(
+            f"{radius_m:.0f} m around the point spans {spanned} tiles at zoom {zoom}, limit {limit}"
+        )
 
 
 def validate_area(lat: float, lon: float, radius_m: float, zoom: int) -> None:

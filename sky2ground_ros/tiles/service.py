@@ -3,7 +3,8 @@
 The ROS node (`sky2ground_ros.ros.tile_server_node`) and the replay pipeline both call
 `TileService.get_tiles`, which never raises for a bad request: every outcome is a
 `TileResponse` whose status mirrors sky2ground_interfaces/srv/GetTiles (OK, NO_COVERAGE,
-PARTIAL, ERROR), with unusable tiles listed as ``"<id>: <reason>"`` in ``skipped``.
+PARTIAL, ERROR), with unusable tiles listed as ``"<id>: <reason>"`` in ``skipped``, where
+the server's folders are named relative to the source.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from enum import IntEnum
 from pathlib import Path
 
 from sky2ground_ros.tiles.cache import DEFAULT_MEMORY_BYTES, CachedTileSource, MemoryTileCache
-from sky2ground_ros.tiles.selection import circle_bounds, covering_tiles, tiles_for, validate_area
+from sky2ground_ros.tiles.selection import (
+    TooManyTilesError,
+    check_tile_count,
+    circle_bounds,
+    covering_tiles,
+    tiles_for,
+    validate_area,
+)
 from sky2ground_ros.tiles.sources import open_tile_source
 from sky2ground_ros.tiles.tile import Tile, TileError, TileSource
 
@@ -108,12 +116,16 @@ class TileService:
                 f"no coverage: {radius_m:.0f} m around ({lat:.6f}, {lon:.6f}) is outside {label} "
                 f"(W,S,E,N = {', '.join(f'{v:.5f}' for v in coverage)})",
             )
+        advice = "ask for a smaller radius or a lower zoom"
+        try:
+            check_tile_count(lat, lon, radius_m, zoom, self.max_tiles)
+        except TooManyTilesError as error:
+            return TileResponse(TileStatus.ERROR, f"{error}: {advice}")
         keys = tiles_for(lat, lon, radius_m, zoom)
         if len(keys) > self.max_tiles:
             return TileResponse(
                 TileStatus.ERROR,
-                f"{len(keys)} tiles needed at zoom {zoom}, limit {self.max_tiles}: "
-                "ask for a smaller radius or a lower zoom",
+                f"{len(keys)} tiles needed at zoom {zoom}, limit {self.max_tiles}: {advice}",
             )
         required = covering_tiles(lat, lon, radius_m, zoom)
         tiles: list[Tile] = []
@@ -124,7 +136,7 @@ class TileService:
                 tile = self.source.read(key)
             except TileError as error:
                 LOG.warning("skipping tile %s: %s", key, error)
-                skipped.append(str(error))
+                skipped.append(self._as_client_sees_it(error))
                 tile = None
             if tile is not None:
                 tiles.append(tile)
@@ -135,6 +147,13 @@ class TileService:
             hint = "; network fetching is off: prefetch the area or allow the network"
             response = replace(response, message=response.message + hint)
         return response
+
+    def _as_client_sees_it(self, error: TileError) -> str:
+        """The error with the server's own folders named relative to the source."""
+        text, identity = str(error), self.source.identity
+        if Path(identity).is_absolute():
+            text = text.replace(identity, self.source.name)
+        return text
 
     def close(self) -> None:
         self.source.close()
