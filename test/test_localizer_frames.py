@@ -1,5 +1,9 @@
 """Camera messages become RGB frames, and bad ones are rejected with a reason."""
 
+import struct
+import time
+import zlib
+
 import cv2
 import numpy as np
 import pytest
@@ -73,3 +77,36 @@ def test_camera_info_intrinsics() -> None:
 def test_bad_camera_info_is_rejected(k: list[float], reason: str) -> None:
     with pytest.raises(BadFrameError, match=reason):
         parse_camera_info(camera_info(k))
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A valid all-black PNG of this size, compressed without ever holding its pixels."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    compressor = zlib.compressobj(9)
+    rows = bytes(1 + 3 * width) * 100
+    idat = b"".join(compressor.compress(rows) for _ in range(height // 100)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+def test_a_huge_image_is_refused_from_its_header() -> None:
+    """A ~290 kB PNG of 10000x10000 pixels (1 GB decoded) is refused without decoding it."""
+    bomb = png_bomb(10_000, 10_000)
+    assert len(bomb) < 400_000
+    started = time.perf_counter()
+    with pytest.raises(BadFrameError, match="10000x10000 = 100000000 pixels, over max_image_pix"):
+        decode_rgb(CompressedImage(format="png", data=bomb))
+    assert time.perf_counter() - started < 0.5  # decoding it takes seconds
+    raw = Image(height=8000, width=8000, encoding="rgb8", step=24000, data=bytes(10))
+    with pytest.raises(BadFrameError, match="over max_image_pixels 1000000"):
+        decode_rgb(raw, max_pixels=1_000_000)
+    small = png_bomb(1000, 1000)
+    assert decode_rgb(CompressedImage(format="png", data=small)).shape == (1000, 1000, 3)
+    with pytest.raises(BadFrameError, match="over max_image_pixels 999999"):
+        decode_rgb(CompressedImage(format="png", data=small), max_pixels=999_999)

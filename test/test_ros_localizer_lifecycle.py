@@ -28,8 +28,15 @@ from sensor_msgs.msg import CameraInfo, Image
 from tf2_msgs.msg import TFMessage
 
 from sky2ground_ros.data.scene_format import GeoReference
+from sky2ground_ros.geo.geodesy import LocalENU
 from sky2ground_ros.localizer.frames import stamp_seconds
-from sky2ground_ros.localizer.geometry import from_xyz_quat, inverse, to_xyz_quat, transform
+from sky2ground_ros.localizer.geometry import (
+    enu_in_ecef,
+    from_xyz_quat,
+    inverse,
+    to_xyz_quat,
+    transform,
+)
 from sky2ground_ros.model import SkyNet, get_config
 from sky2ground_ros.model.weights import save_weights
 from sky2ground_ros.ros.localizer_node import NOT_CONFIGURED, LocalizerNode
@@ -70,6 +77,7 @@ class Harness:
             **OPEN,
             **parameters,
         }
+        overrides = {k: v for k, v in overrides.items() if v is not None}  # None: unset
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.node = LocalizerNode(
@@ -220,5 +228,45 @@ def test_sim_time_follows_clock_and_bag_restart(ros_domain_id: int, tmp_path: Pa
         # the bag restarts: time jumps back, the window is reset, poses follow the new stamps
         again = h.frames_until_pose(every_half_second(SIM_START - 50.0), clock=True)
         assert SIM_START - 50.0 < again < first - 1.0
+    finally:
+        h.close()
+
+
+@pytest.mark.ros
+def test_without_sim_time_tf_keeps_the_images_clock(ros_domain_id: int, tmp_path: Path) -> None:
+    """Frames stamped like a bag played without --clock: re-sent TF follows them, not wall time."""
+    h = Harness(tmp_path)
+    try:
+        h.start()
+        first = h.frames_until_pose(every_half_second(SIM_START))
+        count = len(h.transforms)
+        h.spin_until(lambda: len(h.transforms) > count + 3)  # a few re-sends between frames
+        stamps = [stamp_seconds(t.header.stamp) for t in h.transforms]
+        assert all(SIM_START < s < first + 30.0 for s in stamps), stamps
+    finally:
+        h.close()
+
+
+@pytest.mark.ros
+def test_earth_to_map_is_sent_once_the_origin_is_fixed(ros_domain_id: int, tmp_path: Path) -> None:
+    """No configured origin and a gate nothing passes: /tf_static still places the map."""
+    h = Harness(tmp_path, origin=None, **{"gate.min_inlier_tiles": 99})
+    try:
+        h.start()
+        assert not h.static_transforms
+        stamps = every_half_second(round(time.time(), 3))
+        deadline = time.monotonic() + 20.0
+        while not h.static_transforms:
+            assert time.monotonic() < deadline, "no earth -> map"
+            h.send_frame(next(stamps))
+            end = time.monotonic() + 0.5
+            while not h.static_transforms and time.monotonic() < end:
+                h.executor.spin_once(timeout_sec=0.05)
+        (earth_map,) = h.static_transforms
+        assert (earth_map.header.frame_id, earth_map.child_frame_id) == ("earth", "map")
+        t = earth_map.transform.translation
+        prior = LocalENU(GEOREF.latitude, GEOREF.longitude, 0.0)  # initial_pose, ground at 0 m
+        np.testing.assert_allclose([t.x, t.y, t.z], enu_in_ecef(prior)[:3, 3], atol=1e-3)
+        assert not h.poses
     finally:
         h.close()

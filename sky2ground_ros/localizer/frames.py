@@ -3,20 +3,27 @@
 Raw images are converted by rosbags-image (correct for rgb8/bgr8/mono8/16-bit), compressed
 ones by OpenCV; this module adds the checks that keep bad input from reaching the model:
 every problem becomes a `BadFrameError` with a reason that the node reports in /diagnostics.
+An image over ``max_pixels`` is refused from its header (Pillow reads only that), before a
+small PNG that inflates to gigabytes is ever decoded.
 Header stamps and geometry_msgs poses are read here too, so ingest needs no ROS types.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from io import BytesIO
 from typing import Any
 
 import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 from rosbags.image import ImageConversionError, ImageError, ImageFormatError, message_to_cvimage
 
 from sky2ground_ros.localizer.geometry import from_xyz_quat
 
+DEFAULT_MAX_PIXELS = 40_000_000
+"""Largest camera image accepted (a 20 MP drone camera has room; 10000x10000 has not)."""
 COLOR_ENCODINGS = frozenset(
     {"rgb8", "bgr8", "rgba8", "bgra8", "mono8", "rgb16", "bgr16", "rgba16", "bgra16", "mono16"}
 )
@@ -39,12 +46,13 @@ class CameraIntrinsics:
     height: int
 
 
-def decode_rgb(msg: Any) -> np.ndarray:
+def decode_rgb(msg: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode sensor_msgs/Image or CompressedImage to an HxWx3 uint8 RGB array."""
     if hasattr(msg, "format") and not hasattr(msg, "encoding"):
-        return _decode_compressed(msg)
+        return _decode_compressed(msg, max_pixels)
     if msg.width == 0 or msg.height == 0:
         raise BadFrameError(f"zero-size image {msg.width}x{msg.height}")
+    _check_pixels(msg.width, msg.height, max_pixels)
     if msg.encoding not in COLOR_ENCODINGS:
         raise BadFrameError(f"unsupported encoding '{msg.encoding}' (need a colour/mono image)")
     if msg.step < msg.width or len(msg.data) < msg.step * msg.height:
@@ -59,14 +67,37 @@ def decode_rgb(msg: Any) -> np.ndarray:
     return np.ascontiguousarray(image, dtype=np.uint8)
 
 
-def _decode_compressed(msg: Any) -> np.ndarray:
+def _decode_compressed(msg: Any, max_pixels: int) -> np.ndarray:
     """JPEG/PNG bytes to RGB; OpenCV reports undecodable data as None, not an exception."""
     if len(msg.data) == 0:
         raise BadFrameError("empty compressed image")
-    bgr = cv2.imdecode(np.frombuffer(bytes(msg.data), dtype=np.uint8), cv2.IMREAD_COLOR)
+    data = bytes(msg.data)
+    _check_pixels(*_header_size(data, msg.format), max_pixels)
+    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if bgr is None or bgr.size == 0:
         raise BadFrameError(f"cannot decode compressed image (format '{msg.format}')")
     return np.ascontiguousarray(bgr[..., ::-1])
+
+
+def _header_size(data: bytes, fmt: str) -> tuple[int, int]:
+    """(width, height) from the encoded image's header, without decoding its pixels."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(BytesIO(data)) as header:
+                return header.size
+    except Image.DecompressionBombError as error:
+        raise BadFrameError(f"compressed image too large to decode: {error}") from error
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise BadFrameError(f"cannot decode compressed image (format '{fmt}')") from error
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise BadFrameError(
+            f"image is {width}x{height} = {width * height} pixels, over max_image_pixels "
+            f"{max_pixels}"
+        )
 
 
 def parse_camera_info(msg: Any) -> CameraIntrinsics:

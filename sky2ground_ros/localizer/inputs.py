@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from sky2ground_ros.localizer.frames import (
+    DEFAULT_MAX_PIXELS,
     BadFrameError,
     CameraIntrinsics,
     decode_rgb,
@@ -57,6 +58,7 @@ class InputConfig:
     odom_max_gap_s: float = 0.5
     initial_position: tuple[float, float] | None = None
     base_frame: str = "base_link"
+    max_image_pixels: int = DEFAULT_MAX_PIXELS
 
 
 def input_config(values: dict[str, Any], cameras: Sequence[CameraSettings]) -> InputConfig:
@@ -74,6 +76,7 @@ def input_config(values: dict[str, Any], cameras: Sequence[CameraSettings]) -> I
         odom_max_gap_s=float(values["odom_max_gap_s"]),
         initial_position=initial_position(values),
         base_frame=values["frames.base"],
+        max_image_pixels=int(values["max_image_pixels"]),
     )
 
 
@@ -223,7 +226,7 @@ class LocalizerInputs:
         for camera, (_, _, msg) in zip(self.cameras, matched, strict=True):
             name = camera.settings.name
             try:
-                rgb = decode_rgb(msg)
+                rgb = decode_rgb(msg, self.config.max_image_pixels)
             except BadFrameError as error:
                 self.problems.report("image", f"camera '{name}': {error.reason}")
                 return None

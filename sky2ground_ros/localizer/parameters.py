@@ -19,6 +19,7 @@ import numpy as np
 from sky2ground_ros.geo.geodesy import LocalENU
 from sky2ground_ros.geo.registration import RegistrationConfig
 from sky2ground_ros.localizer.codec import ImageCodec
+from sky2ground_ros.localizer.frames import DEFAULT_MAX_PIXELS
 from sky2ground_ros.localizer.gate import GateConfig
 from sky2ground_ros.localizer.geometry import extrinsic_from_list
 from sky2ground_ros.localizer.keyframes import KeyframePolicy
@@ -59,6 +60,10 @@ NODE_PARAMETERS: dict[str, tuple[Any, str]] = {
         "codec of the window images in both modes (identical model input): jpeg or png",
     ),
     "transport.jpeg_quality": (90, "JPEG quality of the window images (1-100)"),
+    "max_image_pixels": (
+        DEFAULT_MAX_PIXELS,
+        "largest camera image (width x height) accepted; checked in the header before decoding",
+    ),
     "image_size": (84, "model input side (multiple of 14) the weights were trained at (tiny: 84)"),
     "window_size": (4, "keyframe sets per inference window"),
     "keyframe.min_interval_s": (0.5, "minimum time between keyframes"),

@@ -3,9 +3,11 @@
 Subscribes (sensor-data QoS) to one or more cameras (Image or CompressedImage, plus
 CameraInfo) matched by approximate time, an optional NavSatFix prior and optional
 Odometry. Publishes TF per REP-105 (``map → odom`` with odometry, else ``map → base_link``;
-static ``earth → map`` in ECEF), ``~/pose`` (PoseWithCovarianceStamped), ``~/fix``
-(NavSatFix) and ``/diagnostics``. The model loads in ``configure`` and is freed in
-``cleanup``; with ``autostart`` (default) the node configures and activates itself.
+static ``earth → map`` in ECEF, sent once the map origin is fixed), ``~/pose``
+(PoseWithCovarianceStamped), ``~/fix`` (NavSatFix) and ``/diagnostics``. Every /tf stamp
+is in the images' time base, so a bag played without use_sim_time never mixes two clocks.
+The model loads in ``configure`` and is freed in ``cleanup``; with ``autostart`` (default)
+the node configures and activates itself.
 Inference runs on the `Localizer`'s own thread, never on the executor. With
 ``inference: remote`` no model is loaded: windows go to a ``skynet_inference`` node over
 the Localize action (`inference_client.RemoteInference`), and /diagnostics gains an
@@ -38,7 +40,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, NavSatFix
 from tf2_msgs.msg import TFMessage
 
 from sky2ground_ros.geo.elevation import ElevationModel
-from sky2ground_ros.localizer.frames import pose_matrix
+from sky2ground_ros.localizer.frames import pose_matrix, stamp_seconds
 from sky2ground_ros.localizer.geometry import (
     TransformTree,
     enu_in_ecef,
@@ -116,6 +118,8 @@ class LocalizerNode(LifecycleNode):
         self._tf_skipped = 0
         self._last_pose_stamp: float | None = None
         self._map_odom: tuple[np.ndarray, np.ndarray] | None = None  # xyz, quat; re-sent
+        self._sensor_time: tuple[float, float] | None = None
+        """(newest image stamp, node clock when it came): the re-sent TF's time base."""
         self._earth_sent = False
         self._tf = TransformBroadcaster(self)
         self._static_tf = StaticTransformBroadcaster(self)
@@ -317,6 +321,7 @@ class LocalizerNode(LifecycleNode):
             self._tile_service = None
         self._ingest = None
         self._map_odom = None
+        self._sensor_time = None
         self._earth_sent = False  # a new configuration may have another origin
         gc.collect()
         if torch.cuda.is_available():
@@ -333,6 +338,7 @@ class LocalizerNode(LifecycleNode):
         localizer = self._localizer
         if not self._active or localizer is None:
             return
+        self._sensor_time = (stamp_seconds(msg.header.stamp), self._clock_seconds())
         request = ingest.on_image(index, msg)
         if isinstance(request, WindowRequest):
             localizer.submit(request)
@@ -348,6 +354,7 @@ class LocalizerNode(LifecycleNode):
 
     def _on_result(self, result: LocalizationResult) -> None:
         start = time.perf_counter()
+        self._send_earth_frame()  # the first window fixes the map origin, posed or not
         ingest = self._ingest
         localized = result.pose is not None and result.geodetic is not None
         if localized and self._active:
@@ -418,15 +425,24 @@ class LocalizerNode(LifecycleNode):
         self._earth_sent = True
 
     def _republish_map_odom(self) -> None:
-        if self._active and self._map_odom is not None and self._values["publish_tf"]:
+        """Re-send the last map → odom in the images' time base (a bag's without use_sim_time):
+        the newest image stamp advanced by the node-clock time since it came."""
+        sensor = self._sensor_time
+        if not self._active or self._map_odom is None or sensor is None:
+            return
+        if self._values["publish_tf"]:
+            stamp = sensor[0] + max(self._clock_seconds() - sensor[1], 0.0)
             self._tf.send_transform(
                 transform_message(
                     self._values["frames.map"],
                     self._values["frames.odom"],
                     *self._map_odom,
-                    self.get_clock().now().to_msg(),
+                    stamp_message(stamp),
                 )
             )
+
+    def _clock_seconds(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
 
     def _publish_diagnostics(self) -> None:
         now = self.get_clock().now()
