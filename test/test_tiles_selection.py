@@ -11,7 +11,6 @@ from sky2ground_ros.tiles.selection import (
     BOX_PER_CIRCLE_TILES,
     TooManyTilesError,
     box_tile_count,
-    check_tile_count,
     circle_bounds,
     covering_tiles,
     tiles_for,
@@ -98,7 +97,7 @@ def test_box_tile_count_is_what_mercantile_lists() -> None:
 
 
 def test_a_circles_box_spans_at_most_twice_its_tiles() -> None:
-    """The bound `check_tile_count` relies on to refuse a request before listing its tiles."""
+    """The bound `covering_tiles` relies on to refuse a request before listing its tiles."""
     rng = np.random.default_rng(2)
     for _ in range(150):
         lat, lon = rng.uniform(-80, 80), rng.uniform(-179.9, 179.9)
@@ -107,12 +106,12 @@ def test_a_circles_box_spans_at_most_twice_its_tiles() -> None:
         if chosen <= 300:
             spanned = box_tile_count(*circle_bounds(lat, lon, radius), zoom)
             assert spanned <= BOX_PER_CIRCLE_TILES * chosen
-            check_tile_count(lat, lon, radius, zoom, chosen)  # never refuses what fits
+            tiles_for(lat, lon, radius, zoom, limit=chosen)  # never refuses what fits
 
 
 def test_a_huge_request_is_refused_without_listing_its_tiles() -> None:
     started = time.perf_counter()
     with pytest.raises(TooManyTilesError, match=r"spans \d+ tiles at zoom 24, limit 64"):
-        check_tile_count(0.0, 0.0, 1999.0, 24, 64)
+        covering_tiles(0.0, 0.0, 1999.0, 24, limit=64)
     assert box_tile_count(-180.0, -85.0, 180.0, 85.0, 24) > 2**46
     assert time.perf_counter() - started < 0.5

@@ -46,15 +46,6 @@ def box_tile_count(west: float, south: float, east: float, north: float, zoom: i
     return total
 
 
-def check_tile_count(lat: float, lon: float, radius_m: float, zoom: int, limit: int) -> None:
-    """`TooManyTilesError` when the circle's box alone rules out ``limit`` tiles at ``zoom``."""
-    spanned = box_tile_count(*circle_bounds(lat, lon, radius_m), zoom)
-    if spanned > BOX_PER_CIRCLE_TILES * limit:
-        raise TooManyTilesError(
-            f"{radius_m:.0f} m around the point spans {spanned} tiles at zoom {zoom}, limit {limit}"
-        )
-
-
 def validate_area(lat: float, lon: float, radius_m: float, zoom: int) -> None:
     """Raise ValueError unless the request describes a real area at a real zoom level."""
     if not all(math.isfinite(v) for v in (lat, lon, radius_m)):
@@ -89,17 +80,30 @@ def circle_bounds(lat: float, lon: float, radius_m: float) -> tuple[float, float
     return _wrap(west), south, _wrap(east), north
 
 
-def covering_tiles(lat: float, lon: float, radius_m: float, zoom: int) -> set[TileKey]:
-    """Tiles at ``zoom`` that intersect the geodesic circle."""
+def covering_tiles(
+    lat: float, lon: float, radius_m: float, zoom: int, limit: int | None = None
+) -> set[TileKey]:
+    """Tiles at ``zoom`` that intersect the geodesic circle; with ``limit``,
+    `TooManyTilesError` before listing when the circle's box alone rules that count out."""
     validate_area(lat, lon, radius_m, zoom)
     west, south, east, north = circle_bounds(lat, lon, radius_m)
+    if limit is not None:
+        spanned = box_tile_count(west, south, east, north, zoom)
+        if spanned > BOX_PER_CIRCLE_TILES * limit:
+            raise TooManyTilesError(
+                f"{radius_m:.0f} m around the point spans {spanned} tiles at zoom {zoom}, "
+                f"limit {limit}"
+            )
     candidates = {TileKey(t.z, t.x, t.y) for t in mercantile.tiles(west, south, east, north, zoom)}
     return {k for k in candidates if _distance_to_tile(lat, lon, k) <= radius_m}
 
 
-def tiles_for(lat: float, lon: float, radius_m: float, zoom: int) -> list[TileKey]:
-    """Tiles at ``zoom`` covering the circle, grown to at least a 2x2 block, nearest first."""
-    chosen = covering_tiles(lat, lon, radius_m, zoom) | _nearest_block(lat, lon, zoom)
+def tiles_for(
+    lat: float, lon: float, radius_m: float, zoom: int, limit: int | None = None
+) -> list[TileKey]:
+    """Tiles at ``zoom`` covering the circle, grown to at least a 2x2 block, nearest first
+    (``limit``: see `covering_tiles`)."""
+    chosen = covering_tiles(lat, lon, radius_m, zoom, limit) | _nearest_block(lat, lon, zoom)
     return sorted(chosen, key=lambda k: (_distance_to_tile(lat, lon, k), k))
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from sky2ground_ros.tiles.cache import DEFAULT_MEMORY_BYTES, CachedTileSource, MemoryTileCache
 from sky2ground_ros.tiles.selection import (
     TooManyTilesError,
-    check_tile_count,
     circle_bounds,
     covering_tiles,
     tiles_for,
@@ -118,10 +117,9 @@ class TileService:
             )
         advice = "ask for a smaller radius or a lower zoom"
         try:
-            check_tile_count(lat, lon, radius_m, zoom, self.max_tiles)
+            keys = tiles_for(lat, lon, radius_m, zoom, self.max_tiles)
         except TooManyTilesError as error:
             return TileResponse(TileStatus.ERROR, f"{error}: {advice}")
-        keys = tiles_for(lat, lon, radius_m, zoom)
         if len(keys) > self.max_tiles:
             return TileResponse(
                 TileStatus.ERROR,
