@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from sky2ground_ros.model.blocks import Block, Mlp
 
 POSE_ENCODING_DIM = 9  # absT_quaR_FoV: translation 3 + quaternion (xyzw) 4 + field of view (h, w) 2
+FOV_KNEE = 0.05
+"""Radians (2.9 deg): below every field of view of the training data (satellite: >= 4 deg)."""
 
 
 class CameraHead(nn.Module):
@@ -60,5 +61,17 @@ class CameraHead(nn.Module):
 
 
 def activate_pose(raw: torch.Tensor) -> torch.Tensor:
-    """Linear translation and quaternion, ReLU field of view (keeps it non-negative)."""
-    return torch.cat([raw[..., :7], F.relu(raw[..., 7:])], dim=-1)
+    """Linear translation and quaternion, positive field of view (see `positive_fov`)."""
+    return torch.cat([raw[..., :7], positive_fov(raw[..., 7:])], dim=-1)
+
+
+def positive_fov(raw: torch.Tensor) -> torch.Tensor:
+    """Identity above `FOV_KNEE` (VGGT's ReLU there), then a hyperbola towards 0 below it.
+
+    VGGT's ReLU gives no gradient to negative raw values, so a frame's field of view (a
+    satellite crop's is 4-22 deg) could stick at 0, an infinite focal length; the hyperbola
+    ``k^2 / (2k - x)`` joins the identity with equal slope and keeps a gradient everywhere.
+    """
+    knee = torch.full_like(raw, FOV_KNEE)
+    below = FOV_KNEE**2 / (2 * FOV_KNEE - torch.minimum(raw, knee))
+    return torch.where(raw > FOV_KNEE, raw, below)
