@@ -33,6 +33,14 @@ class SkyNetConfig:
     msa: bool = True
     msa_camera_head: bool = True
     sat_stream: bool = True
+    location_head: bool = False
+    """Add the location head (`model.location_head`): where each camera stands on the crops."""
+    location_dim: int = 8
+    location_headings: int = 36
+    location_template: int = 25
+    """Side of a camera's bird's-eye template in canvas cells (odd)."""
+    location_stride: int = 2
+    """Crop pixels per canvas cell."""
 
     def __post_init__(self) -> None:
         """Reject configurations the modules cannot build (checked once, here)."""
@@ -48,6 +56,10 @@ class SkyNetConfig:
             raise ValueError(f"dpt_layers {self.dpt_layers} must lie in [0, depth={self.depth})")
         if self.camera_iterations < 1:
             raise ValueError("camera_iterations must be >= 1")
+        if self.location_head and not self.uses_view_types:
+            raise ValueError(
+                "the location head needs msa or sat_stream (it tells satellite frames)"
+            )
 
     @property
     def uses_view_types(self) -> bool:

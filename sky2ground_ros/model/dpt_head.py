@@ -139,6 +139,22 @@ class DPTHead(nn.Module):
 
         Frames are decoded `frames_per_chunk` at a time to bound memory (None: all at once).
         """
+        depth, confidence, _ = self.forward_with_features(
+            layer_tokens, image_hw, patch_start_idx, frames_per_chunk
+        )
+        return depth, confidence
+
+    def forward_with_features(
+        self,
+        layer_tokens: Mapping[int, torch.Tensor],
+        image_hw: tuple[int, int],
+        patch_start_idx: int,
+        frames_per_chunk: int | None = 8,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`forward` plus the fused feature map [B, S, features/2, 8 h/14, 8 w/14] it decodes.
+
+        The map spans the image's pixel centres (align_corners), as the depth upsampling does.
+        """
         frames = layer_tokens[self.layers[0]].shape[1]
         if frames_per_chunk is None or frames <= frames_per_chunk:
             return self._decode(layer_tokens, image_hw, patch_start_idx, slice(None))
@@ -146,7 +162,7 @@ class DPTHead(nn.Module):
             self._decode(layer_tokens, image_hw, patch_start_idx, slice(s, s + frames_per_chunk))
             for s in range(0, frames, frames_per_chunk)
         ]
-        return torch.cat([p[0] for p in parts], dim=1), torch.cat([p[1] for p in parts], dim=1)
+        return tuple(torch.cat([p[i] for p in parts], dim=1) for i in range(3))  # type: ignore[return-value]
 
     def _decode(
         self,
@@ -154,8 +170,8 @@ class DPTHead(nn.Module):
         image_hw: tuple[int, int],
         patch_start_idx: int,
         frames: slice,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Decode one chunk of frames."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Decode one chunk of frames: depth, confidence and the fused features."""
         height, width = image_hw
         grid_h, grid_w = height // self.patch_size, width // self.patch_size
         maps = []
@@ -166,9 +182,9 @@ class DPTHead(nn.Module):
             x = x.transpose(1, 2).reshape(batch * chunk, -1, grid_h, grid_w)
             x = self._add_position(self.projects[i](x), width / height)
             maps.append(self.resize_layers[i](x))
-        out = self._fuse(maps)
+        fused = self._fuse(maps)
         out = F.interpolate(
-            out,
+            fused,
             size=(grid_h * self.patch_size, grid_w * self.patch_size),
             mode="bilinear",
             align_corners=True,
@@ -176,7 +192,11 @@ class DPTHead(nn.Module):
         out = self.scratch.output_conv2(self._add_position(out, width / height))
         depth = out[:, :1].exp().permute(0, 2, 3, 1)
         confidence = 1 + out[:, 1].exp()
-        return depth.unflatten(0, (batch, chunk)), confidence.unflatten(0, (batch, chunk))
+        return (
+            depth.unflatten(0, (batch, chunk)),
+            confidence.unflatten(0, (batch, chunk)),
+            fused.unflatten(0, (batch, chunk)),
+        )
 
     @staticmethod
     def _add_position(x: torch.Tensor, aspect_ratio: float) -> torch.Tensor:

@@ -13,6 +13,7 @@ from sky2ground_ros.model.aggregator import Aggregator
 from sky2ground_ros.model.camera_head import CameraHead
 from sky2ground_ros.model.configs import SkyNetConfig
 from sky2ground_ros.model.dpt_head import DPTHead
+from sky2ground_ros.model.location_head import LocationGeometry, LocationHead, LocationOutput
 from sky2ground_ros.model.pose_encoding import pose_encoding_to_extri_intri
 from sky2ground_ros.model.sat_encoder import SatEncoder
 from sky2ground_ros.views import ViewType
@@ -34,6 +35,8 @@ class Prediction:
     depth: torch.Tensor
     depth_conf: torch.Tensor
     pose_conf: torch.Tensor
+    location: LocationOutput | None = None
+    """The location head's maps, when the model has one and was given the window's geometry."""
 
 
 class SkyNet(nn.Module):
@@ -56,18 +59,33 @@ class SkyNet(nn.Module):
             dim, config.patch_size, config.dpt_features, config.dpt_out_channels, config.dpt_layers
         )
         self.sat_encoder = SatEncoder(config) if config.sat_stream else None
+        self.location_head = (
+            LocationHead(
+                config.dpt_features // 2,
+                config.location_dim,
+                config.location_headings,
+                config.location_template,
+                config.location_stride,
+            )
+            if config.location_head
+            else None
+        )
 
     def forward(
         self,
         images: torch.Tensor,
         view_types: torch.Tensor,
         frames_per_chunk: int | None = 8,
+        geometry: LocationGeometry | None = None,
     ) -> dict[str, torch.Tensor | list[torch.Tensor]]:
         """Images [B, S, 3, H, W] in [0, 1] and view types [B, S] -> predictions, in input order.
 
         Returns pose_enc [B, S, 9], pose_enc_list (every refinement step), depth [B, S, H, W, 1]
         and depth_conf [B, S, H, W]. The first frame is the world frame; when the model uses view
-        types (MSA or Sat stream) it must be a ground or aerial frame.
+        types (MSA or Sat stream) it must be a ground or aerial frame. With a location head and
+        the window's `geometry` (satellite frames: the crops of its plan, in plan order) also
+        location_logits [B, N, headings, C, C], location_valid [B, N] and location_cell_m [B]
+        for the N ground/aerial frames in input order (see `LocationOutput`).
         """
         _check_inputs(images, view_types, self.config)
         if not self.config.uses_view_types:
@@ -76,6 +94,8 @@ class SkyNet(nn.Module):
         if bool(is_satellite[:, 0].any()):
             raise ValueError("the first frame (world frame) must be a ground or aerial frame")
         counts = is_satellite.sum(dim=1)
+        if geometry is not None and bool((counts != counts[0]).any()):
+            raise ValueError("with a location geometry every sample needs the same crop count")
         if bool((counts != counts[0]).any()):
             parts = [
                 self.forward(images[b : b + 1], view_types[b : b + 1], frames_per_chunk)
@@ -84,11 +104,15 @@ class SkyNet(nn.Module):
             return _concat(parts)
         order = torch.argsort(is_satellite.int(), dim=1, stable=True)
         ordered = torch.take_along_dim(images, order[:, :, None, None, None], dim=1)
-        outputs = self.forward_ordered(ordered, int(counts[0]), frames_per_chunk)
+        outputs = self.forward_ordered(ordered, int(counts[0]), frames_per_chunk, geometry)
         return _take_frames(outputs, torch.argsort(order, dim=1))
 
     def forward_ordered(
-        self, images: torch.Tensor, num_satellite: int, frames_per_chunk: int | None = 8
+        self,
+        images: torch.Tensor,
+        num_satellite: int,
+        frames_per_chunk: int | None = 8,
+        geometry: LocationGeometry | None = None,
     ) -> dict[str, torch.Tensor | list[torch.Tensor]]:
         """Like `forward` for frames already ordered ground/aerial first, `num_satellite` last."""
         cfg = self.config
@@ -103,26 +127,34 @@ class SkyNet(nn.Module):
             pose_list = self.camera_head(
                 layers[last], frames - num_satellite if masked_trunk else None
             )
-            depth, depth_conf = self.depth_head(
+            depth, depth_conf, features = self.depth_head.forward_with_features(
                 layers, (height, width), self.aggregator.patch_start_idx, frames_per_chunk
             )
-        return {
-            "pose_enc": pose_list[-1],
-            "pose_enc_list": pose_list,
-            "depth": depth,
-            "depth_conf": depth_conf,
-        }
+            outputs: dict[str, torch.Tensor | list[torch.Tensor]] = {
+                "pose_enc": pose_list[-1],
+                "pose_enc_list": pose_list,
+                "depth": depth,
+                "depth_conf": depth_conf,
+            }
+            if self.location_head is not None and geometry is not None and num_satellite:
+                location = self.location_head(features, images, num_satellite, geometry)
+                outputs["location_logits"] = location.logits
+                outputs["location_valid"] = location.valid
+                outputs["location_cell_m"] = location.cell_m
+        return outputs
 
     @torch.inference_mode()
     def predict(
         self,
         images: torch.Tensor,
         view_types: torch.Tensor | Sequence[ViewType | str | int],
+        geometry: LocationGeometry | None = None,
     ) -> Prediction:
         """Cameras and depth for images [S, 3, H, W] or [B, S, 3, H, W] (float in [0, 1] or uint8).
 
         Runs under bf16 (fp16 without bf16 support) autocast on CUDA, in fp32 elsewhere; the
-        heads always run in fp32. See `pose_confidence` for how pose_conf is derived.
+        heads always run in fp32. See `pose_confidence` for how pose_conf is derived. A
+        `geometry` (batched, [1, ...] for unbatched images) adds the location head's maps.
         """
         unbatched = images.dim() == 4
         device = next(self.parameters()).device
@@ -137,7 +169,7 @@ class SkyNet(nn.Module):
             half = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
             autocast = torch.autocast("cuda", dtype=half)
         with autocast:
-            out = self(images, types)
+            out = self(images, types, geometry=None if geometry is None else geometry.to(device))
         extrinsics, intrinsics = pose_encoding_to_extri_intri(out["pose_enc"], images.shape[-2:])
         prediction = Prediction(
             extrinsics=extrinsics,
@@ -145,9 +177,20 @@ class SkyNet(nn.Module):
             depth=out["depth"][..., 0],
             depth_conf=out["depth_conf"],
             pose_conf=pose_confidence(out["pose_enc_list"], out["depth_conf"]),
+            location=_location(out),
         )
         if unbatched:
-            return Prediction(*(getattr(prediction, f.name)[0] for f in fields(Prediction)))
+            location = prediction.location
+            return Prediction(
+                *(
+                    getattr(prediction, f.name)[0]
+                    for f in fields(Prediction)
+                    if f.name != "location"
+                ),
+                location=None
+                if location is None
+                else LocationOutput(location.logits[0], location.valid[0], location.cell_m[0]),
+            )
         return prediction
 
     def freeze_gas_encoder(self) -> None:
@@ -220,15 +263,36 @@ def _full_precision(device: torch.device) -> Iterator[None]:
         yield
 
 
+def _location(out: dict[str, torch.Tensor | list[torch.Tensor]]) -> LocationOutput | None:
+    """The location head's outputs of a forward pass, if it ran."""
+    if "location_logits" not in out:
+        return None
+    return LocationOutput(
+        out["location_logits"],  # type: ignore[arg-type]
+        out["location_valid"],  # type: ignore[arg-type]
+        out["location_cell_m"],  # type: ignore[arg-type]
+    )
+
+
 def _take_frames(
     outputs: dict[str, torch.Tensor | list[torch.Tensor]], index: torch.Tensor
 ) -> dict[str, torch.Tensor | list[torch.Tensor]]:
-    """Reorder the frame axis (dim 1) of every output by index [B, S]."""
+    """Reorder the frame axis (dim 1) of every per-frame output by index [B, S].
+
+    The location outputs are per camera frame; the stable reorder never changes their order.
+    """
 
     def take(t: torch.Tensor) -> torch.Tensor:
         return torch.take_along_dim(t, index.view(*index.shape, *([1] * (t.dim() - 2))), dim=1)
 
-    return {k: [take(t) for t in v] if isinstance(v, list) else take(v) for k, v in outputs.items()}
+    return {
+        k: v
+        if k.startswith("location_")
+        else [take(t) for t in v]
+        if isinstance(v, list)
+        else take(v)
+        for k, v in outputs.items()
+    }
 
 
 def _concat(

@@ -1,0 +1,329 @@
+"""Location head: where on the satellite crops each ground/aerial camera stands, and its heading.
+
+Geometry does the geometry; the network only learns descriptors that look alike from above
+and from the side (as HC-Net / Boosting3DoF do with a ground-plane projection):
+
+1. Per-pixel descriptors of every frame from the shared DPT head's fused features plus a small
+   stem on the pixels, with separate weights for camera frames and satellite crops. Satellite
+   features come from the satellite tokens, which under MSA have attended to the cameras.
+2. The crops' descriptors are resampled onto one north-up *canvas* (the crop plan's layout).
+3. For every camera and each of ``headings`` candidate headings, a bird's-eye template: canvas
+   cells around the camera's ground footprint are projected into the camera through the
+   ground plane (known intrinsics, gravity and height above ground) and its descriptors sampled.
+4. Each template is correlated with the canvas (FFT; mean cosine over the overlapping cells),
+   shifted from footprint to nadir, and scaled by a learned temperature: the logits of where
+   the camera's nadir lies, over heading x canvas row x canvas column.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+INVALID_LOGIT = -1.0e4
+"""Logit of a (heading, position) whose template does not overlap the canvas enough."""
+MIN_OVERLAP = 0.5
+"""Fraction of a template's cells that must fall on the canvas for its score to count."""
+MIN_TEMPLATE_CELLS = 8
+"""A camera seeing fewer ground cells than this (e.g. only sky) gets no location map."""
+MIN_DEPTH_M = 0.5
+FOOTPRINT_RAYS = 12
+"""Rays per image side used to find the camera's ground footprint."""
+
+
+@dataclass(frozen=True)
+class LocationGeometry:
+    """What the head needs to know besides the pixels (batch-first tensors, float).
+
+    The N camera frames are the window's ground/aerial frames in input order; the satellite
+    frames are the crops of one `geo.satellite_crops.CropPlan` (``grid`` x ``grid``, north-west
+    corners ``step_px`` apart), in plan order.
+    """
+
+    intrinsics: torch.Tensor
+    """[B, N, 3, 3] of the camera frames at the model's input size."""
+    level_from_camera: torch.Tensor
+    """[B, N, 3, 3]: camera axes in a gravity-aligned frame (z up, x the camera's horizontal
+    forward), i.e. the camera's roll and pitch; its heading is what the head searches."""
+    height_m: torch.Tensor
+    """[B, N] height of each camera above the ground plane it projects onto."""
+    gsd_m: torch.Tensor
+    """[B] metres per crop pixel."""
+    grid: int
+    step_px: int
+
+    def to(self, device: torch.device) -> LocationGeometry:
+        return LocationGeometry(
+            self.intrinsics.to(device),
+            self.level_from_camera.to(device),
+            self.height_m.to(device),
+            self.gsd_m.to(device),
+            self.grid,
+            self.step_px,
+        )
+
+
+@dataclass(frozen=True)
+class LocationOutput:
+    """Logits [B, N, headings, C, C] over (heading, canvas row, canvas column) per camera.
+
+    Heading k is ``2 pi k / headings`` (radians, ENU, counter-clockwise from East) of the
+    camera's level frame x axis; canvas cell (row, col) is centred ``(col + 0.5) * cell_m``
+    east of the canvas's west edge and ``(row + 0.5) * cell_m`` south of its north edge.
+    """
+
+    logits: torch.Tensor
+    valid: torch.Tensor
+    """[B, N] bool: the camera saw enough ground to have a map."""
+    cell_m: torch.Tensor
+    """[B] metres per canvas cell."""
+
+
+class LocationHead(nn.Module):
+    """Descriptors for both views, bird's-eye templates and their correlation with the canvas."""
+
+    def __init__(
+        self, in_channels: int, dim: int, headings: int, template_cells: int, stride: int
+    ) -> None:
+        super().__init__()
+        if template_cells % 2 == 0 or headings < 4 or stride < 1:
+            raise ValueError("template_cells must be odd, headings >= 4 and stride >= 1")
+        self.headings = headings
+        self.template_cells = template_cells
+        self.stride = stride
+        self.camera_descriptor = Descriptor(in_channels, dim)
+        self.satellite_descriptor = Descriptor(in_channels, dim)
+        self.log_temperature = nn.Parameter(torch.tensor(math.log(10.0)))
+
+    def forward(
+        self,
+        features: torch.Tensor,
+        images: torch.Tensor,
+        num_satellite: int,
+        geometry: LocationGeometry,
+    ) -> LocationOutput:
+        """DPT features [B, S, C, h, w] and images [B, S, 3, H, W] (satellite frames last)."""
+        batch, frames = images.shape[:2]
+        cameras = frames - num_satellite
+        if num_satellite != geometry.grid**2:
+            raise ValueError(f"{num_satellite} satellite frames for a {geometry.grid}^2 crop plan")
+        if tuple(geometry.height_m.shape) != (batch, cameras):
+            raise ValueError(f"geometry is for {tuple(geometry.height_m.shape)} cameras")
+        size = images.shape[-1]
+        camera = self.camera_descriptor(
+            features[:, :cameras].flatten(0, 1), images[:, :cameras].flatten(0, 1)
+        ).unflatten(0, (batch, cameras))
+        satellite = self.satellite_descriptor(
+            features[:, cameras:].flatten(0, 1), images[:, cameras:].flatten(0, 1)
+        ).unflatten(0, (batch, num_satellite))
+        canvas = assemble_canvas(satellite, geometry.grid, geometry.step_px, size, self.stride)
+        cell_m = geometry.gsd_m * self.stride
+        logits, valid = [], []
+        for b in range(batch):
+            templates, masks, shifts = bev_templates(
+                camera[b],
+                geometry.intrinsics[b],
+                geometry.level_from_camera[b],
+                geometry.height_m[b],
+                (images.shape[-2], images.shape[-1]),
+                float(cell_m[b]),
+                self.headings,
+                self.template_cells,
+            )
+            scores, ok = correlate(canvas[b], templates, masks, shifts)
+            logits.append(torch.where(ok, scores * self.log_temperature.exp(), INVALID_LOGIT))
+            valid.append(masks.flatten(1).sum(-1).amin(-1) >= MIN_TEMPLATE_CELLS)
+        return LocationOutput(torch.stack(logits), torch.stack(valid), cell_m)
+
+
+class Descriptor(nn.Module):
+    """Unit-length per-pixel descriptors from DPT features and a stride-2 pixel stem."""
+
+    def __init__(self, in_channels: int, dim: int, stem: int = 16) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, stem, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(stem, stem, 3, padding=1),
+        )
+        self.fuse = nn.Sequential(
+            nn.Conv2d(in_channels + stem, 2 * dim, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(2 * dim, dim, 1),
+        )
+
+    def forward(self, features: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        """[N, C, h, w] and [N, 3, H, W] in [0, 1] -> [N, dim, h, w]."""
+        stem = self.stem(images * 2.0 - 1.0)
+        stem = F.interpolate(stem, size=features.shape[-2:], mode="bilinear", align_corners=True)
+        return F.normalize(self.fuse(torch.cat([features, stem], dim=1)), dim=1)
+
+
+def canvas_cells(grid: int, step_px: int, size_px: int, stride: int) -> int:
+    """Canvas side in cells for a crop plan (its side in pixels must be a stride multiple)."""
+    side = size_px + (grid - 1) * step_px
+    if side % stride:
+        raise ValueError(f"canvas side {side} px is not a multiple of the stride {stride}")
+    return side // stride
+
+
+def assemble_canvas(
+    crops: torch.Tensor, grid: int, step_px: int, size_px: int, stride: int
+) -> torch.Tensor:
+    """Crop descriptor maps [B, K, D, h, w] -> canvas [B, D, C, C] (overlaps averaged).
+
+    A crop's map spans its pixel centres 0 .. size-1 (align_corners, like the DPT upsampling).
+    """
+    batch, count, dim = crops.shape[:3]
+    cells = canvas_cells(grid, step_px, size_px, stride)
+    centres = (torch.arange(cells, device=crops.device, dtype=crops.dtype) + 0.5) * stride - 0.5
+    total = crops.new_zeros(batch, dim, cells, cells)
+    weight = crops.new_zeros(1, 1, cells, cells)
+    for k in range(count):
+        row0, col0 = (k // grid) * step_px, (k % grid) * step_px
+        ys, xs = centres - row0, centres - col0
+        inside = ((ys >= 0) & (ys <= size_px - 1))[:, None] & ((xs >= 0) & (xs <= size_px - 1))
+        gy, gx = torch.meshgrid(
+            ys / (size_px - 1) * 2 - 1, xs / (size_px - 1) * 2 - 1, indexing="ij"
+        )
+        sample_grid = torch.stack([gx, gy], dim=-1)[None].expand(batch, -1, -1, -1)
+        sampled = F.grid_sample(crops[:, k], sample_grid, align_corners=True)
+        total = total + sampled * inside
+        weight = weight + inside
+    return F.normalize(total / weight.clamp(min=1.0), dim=1)
+
+
+def bev_templates(
+    descriptors: torch.Tensor,
+    intrinsics: torch.Tensor,
+    level_from_camera: torch.Tensor,
+    height_m: torch.Tensor,
+    image_hw: tuple[int, int],
+    cell_m: float,
+    headings: int,
+    cells: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Bird's-eye templates of N cameras for every heading.
+
+    Returns templates [N, T, D, G, G] (north-up boxes around each footprint, descriptors
+    sampled through the ground plane), masks [N, T, G, G] and the box centre's offset from
+    the nadir in canvas cells [N, T, 2] (rows south, columns east).
+    """
+    device, dtype = descriptors.device, descriptors.dtype
+    height, width = image_hw
+    reach = cells * cell_m
+    centre = footprint_centre(intrinsics, level_from_camera, height_m, image_hw, reach)
+    angles = torch.arange(headings, device=device, dtype=dtype) * (2 * math.pi / headings)
+    cos, sin = angles.cos(), angles.sin()
+    # box centre (ENU, from the nadir) = R(theta) @ footprint centre, rounded to whole cells
+    east = cos[None] * centre[:, None, 0] - sin[None] * centre[:, None, 1]
+    north = sin[None] * centre[:, None, 0] + cos[None] * centre[:, None, 1]
+    shift = torch.stack([torch.round(-north / cell_m), torch.round(east / cell_m)], dim=-1)
+    half = (cells - 1) / 2
+    offsets = (torch.arange(cells, device=device, dtype=dtype) - half) * cell_m
+    cell_east = shift[..., 1, None, None] * cell_m + offsets[None, None, None, :]
+    cell_north = -shift[..., 0, None, None] * cell_m - offsets[None, None, :, None]
+    cell_east, cell_north = torch.broadcast_tensors(cell_east, cell_north)  # [N, T, G, G]
+    # into each camera's level frame (rotate by -theta), onto the ground, into the camera
+    c, s = cos[None, :, None, None], sin[None, :, None, None]
+    forward = c * cell_east + s * cell_north
+    left = -s * cell_east + c * cell_north
+    down = -height_m[:, None, None, None].expand_as(forward)
+    level = torch.stack([forward, left, down], dim=-1)
+    points = torch.einsum("nji,ntabj->ntabi", level_from_camera, level)  # R^T @ x
+    z = points[..., 2]
+    safe_z = z.clamp(min=MIN_DEPTH_M)
+    u = intrinsics[:, 0, 0, None, None, None] * points[..., 0] / safe_z
+    u = u + intrinsics[:, 0, 2, None, None, None]
+    v = intrinsics[:, 1, 1, None, None, None] * points[..., 1] / safe_z
+    v = v + intrinsics[:, 1, 2, None, None, None]
+    ground_range = torch.hypot(cell_east, cell_north)
+    mask = (z > MIN_DEPTH_M) & (u >= 0) & (u <= width - 1) & (v >= 0) & (v <= height - 1)
+    mask = mask & (ground_range <= reach)
+    grid = torch.stack([u / (width - 1) * 2 - 1, v / (height - 1) * 2 - 1], dim=-1)
+    grid = torch.where(mask[..., None], grid, torch.full_like(grid, -2.0))
+    sampled = F.grid_sample(
+        descriptors, grid.flatten(1, 2), align_corners=True, padding_mode="zeros"
+    )  # [N, D, T*G, G]
+    templates = sampled.unflatten(2, (headings, cells)).permute(0, 2, 1, 3, 4)
+    maskf = mask.to(dtype)
+    templates = F.normalize(templates, dim=2) * maskf[:, :, None]
+    return templates, maskf, shift
+
+
+def footprint_centre(
+    intrinsics: torch.Tensor,
+    level_from_camera: torch.Tensor,
+    height_m: torch.Tensor,
+    image_hw: tuple[int, int],
+    reach: float,
+) -> torch.Tensor:
+    """[N, 2] mean (forward, left) ground point of each camera's rays that land within reach."""
+    height, width = image_hw
+    device, dtype = intrinsics.device, intrinsics.dtype
+    us = torch.linspace(0, width - 1, FOOTPRINT_RAYS, device=device, dtype=dtype)
+    vs = torch.linspace(0, height - 1, FOOTPRINT_RAYS, device=device, dtype=dtype)
+    vv, uu = torch.meshgrid(vs, us, indexing="ij")
+    pixels = torch.stack([uu, vv, torch.ones_like(uu)], dim=-1).reshape(-1, 3)
+    rays = torch.einsum("nij,pj->npi", torch.linalg.inv(intrinsics), pixels)
+    rays = torch.einsum("nij,npj->npi", level_from_camera, rays)
+    down = -rays[..., 2]
+    t = height_m[:, None] / down.clamp(min=1e-6)
+    ground = rays[..., :2] * t[..., None]
+    hit = (down > 1e-6) & (ground.norm(dim=-1) <= reach)
+    weight = hit.to(dtype)
+    centre = (ground * weight[..., None]).sum(1) / weight.sum(1, keepdim=True).clamp(min=1.0)
+    return centre.detach()
+
+
+def correlate(
+    canvas: torch.Tensor, templates: torch.Tensor, masks: torch.Tensor, shifts: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean cosine of each template with the canvas at every nadir cell.
+
+    canvas [D, C, C], templates [N, T, D, G, G], masks [N, T, G, G], shifts [N, T, 2] (box
+    centre minus nadir, cells). Returns scores [N, T, C, C] and whether each counts.
+    """
+    cells = canvas.shape[-1]
+    count, headings, _, size = templates.shape[:4]
+    full = cells + size - 1
+    n = _fft_size(full)
+    spectrum = torch.fft.rfft2(canvas, s=(n, n))
+    kernel = torch.fft.rfft2(templates, s=(n, n))
+    product = torch.fft.irfft2(torch.einsum("ntdij,dij->ntij", kernel.conj(), spectrum), s=(n, n))
+    coverage = torch.fft.rfft2(torch.ones_like(canvas[:1]), s=(n, n))
+    overlap = torch.fft.irfft2(torch.fft.rfft2(masks, s=(n, n)).conj() * coverage, s=(n, n))
+    # circular lag k sits at index k mod n; full-correlation index j = k + (G - 1)
+    product = torch.roll(product, shifts=(size - 1, size - 1), dims=(-2, -1))[..., :full, :full]
+    overlap = torch.roll(overlap, shifts=(size - 1, size - 1), dims=(-2, -1))[..., :full, :full]
+    # box centre q = j - (G-1)/2 = nadir p + shift  ->  j = p + shift + (G-1)/2
+    pad = int(shifts.abs().max().item()) + 1
+    product = F.pad(product, (pad, pad, pad, pad))
+    overlap = F.pad(overlap, (pad, pad, pad, pad))
+    base = torch.arange(cells, device=canvas.device) + (size - 1) // 2 + pad
+    rows = base[None, None, :] + shifts[..., 0, None].long()  # [N, T, C]
+    cols = base[None, None, :] + shifts[..., 1, None].long()
+    n_idx = torch.arange(count, device=canvas.device)[:, None, None, None]
+    t_idx = torch.arange(headings, device=canvas.device)[None, :, None, None]
+    scores = product[n_idx, t_idx, rows[..., :, None], cols[..., None, :]]
+    overlap = overlap[n_idx, t_idx, rows[..., :, None], cols[..., None, :]]
+    total = masks.flatten(2).sum(-1)[..., None, None]
+    ok = (overlap >= MIN_OVERLAP * total) & (total >= MIN_TEMPLATE_CELLS)
+    return scores / overlap.clamp(min=1.0), ok
+
+
+def _fft_size(n: int) -> int:
+    """Smallest 2^a 3^b 5^c >= n (fast FFT lengths)."""
+    size = n
+    while True:
+        m = size
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        if m == 1:
+            return size
+        size += 1
