@@ -94,14 +94,15 @@ def test_correlation_finds_the_camera_on_an_exact_field(
     focal = (SIZE / 2) / math.tan(math.radians(hfov) / 2)
     K = torch.tensor([[focal, 0.0, (SIZE - 1) / 2], [0.0, focal, (SIZE - 1) / 2], [0, 0, 1.0]])
     camera = F.normalize(camera_view(field, nadir, heading, axes, height, K), dim=0)
-    canvas = assemble_canvas(
-        F.normalize(crop_views(field, plan, west, north), dim=1)[None], 2, 56, SIZE, 2
-    )[0]
+    imagery = torch.ones(1, 4, SIZE, SIZE)
+    canvas, covered = assemble_canvas(
+        F.normalize(crop_views(field, plan, west, north), dim=1)[None], imagery, 2, 56, SIZE, 2
+    )
     cell = 2 * gsd
     templates, masks, shifts = bev_templates(
         camera[None], K[None], axes[None], torch.tensor([height]), (SIZE, SIZE), cell, 36, 25
     )
-    scores, ok = correlate(canvas, templates, masks, shifts)
+    scores, ok = correlate(canvas[0], covered[0], templates, masks, shifts)
     scores = torch.where(ok, scores, -2.0)[0]
     best = int(scores.argmax())
     k, row, col = np.unravel_index(best, scores.shape)

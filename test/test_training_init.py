@@ -62,18 +62,14 @@ def test_init_from_a_skynet_file_and_bad_files(tmp_path: Path) -> None:
     torch.manual_seed(7)
     source = SkyNet(get_config("tiny", sat_stream=False))
     path = save_weights(source, tmp_path / "skynet.safetensors")
-    model, origin = build_model(
-        tiny_config(tmp_path, tmp_path, model={"init_from": str(path)}).model
-    )
+    model, origin = build_model(tiny_config(tmp_path, tmp_path, model={"init_from": str(path)}))
     assert "SkyNet weights" in origin and "Sat stream initialised" in origin
     for key, value in source.state_dict().items():
         assert torch.equal(model.state_dict()[key], value), key
     (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(WeightsError):
         build_model(
-            tiny_config(
-                tmp_path, tmp_path, model={"init_from": str(tmp_path / "junk.safetensors")}
-            ).model
+            tiny_config(tmp_path, tmp_path, model={"init_from": str(tmp_path / "junk.safetensors")})
         )
     small = SkyNet(get_config("tiny", embed_dim=32, patch_embed_heads=4, heads=2, camera_heads=4))
     save_weights(small, tmp_path / "small.safetensors")
@@ -81,5 +77,5 @@ def test_init_from_a_skynet_file_and_bad_files(tmp_path: Path) -> None:
         build_model(
             tiny_config(
                 tmp_path, tmp_path, model={"init_from": str(tmp_path / "small.safetensors")}
-            ).model
+            )
         )

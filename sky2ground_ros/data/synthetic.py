@@ -27,6 +27,7 @@ import numpy as np
 from sky2ground_ros.data.cameras import (
     HelixConfig,
     PinholeCamera,
+    camera_center,
     heading_pitch_direction,
     helical_rig_cameras,
     intrinsics_from_hfov,
@@ -36,6 +37,11 @@ from sky2ground_ros.data.cameras import (
 )
 from sky2ground_ros.data.procedural_scene import ProceduralScene, generate_scene
 from sky2ground_ros.data.scene_format import SCENE_FILE, Scene, SceneWriter
+
+GROUND_HEIGHT_KEY = "ground_height"
+"""frames.json field: ENU height of the terrain below the camera (metres)."""
+ORTHOPHOTO_FILE = "orthophoto.tif"
+"""The scene's orthophoto (with ``orthophoto_dem.tif`` beside it), when rendered."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ class SyntheticConfig:
     ground_yaw_jitter_deg: float = 12.0
     ground_pitch_deg: tuple[float, float] = (-2.0, 6.0)
     orthophoto_gsd: float | None = None
-    """Write ``orthophoto.tif`` at this ground sample distance (metres/pixel) when set."""
+    """Write ``orthophoto.tif`` and its DEM at this ground sample distance (m/px) when set."""
 
     def __post_init__(self) -> None:
         if self.size < 8:
@@ -181,14 +187,18 @@ def render_scene(
         out = renderer.render(view.camera, haze=view.group != "satellite")
         rgb = np.round(out.rgb * 255.0).astype(np.uint8)
         cam = view.camera
+        centre = camera_center(cam.extrinsics)
+        ground = float(scene.terrain.height(np.array(centre[0]), np.array(centre[1])))
+        extra = {**view.extra, GROUND_HEIGHT_KEY: ground}
         writer.add_frame(
-            view.group, view.name, rgb, cam.intrinsics, cam.extrinsics, out.depth, extra=view.extra
+            view.group, view.name, rgb, cam.intrinsics, cam.extrinsics, out.depth, extra=extra
         )
     writer.finish()
     if config.orthophoto_gsd:
-        from sky2ground_ros.data.orthophoto import write_orthophoto
+        from sky2ground_ros.data.orthophoto import dem_path_for, write_orthophoto
 
-        write_orthophoto(renderer, root / "orthophoto.tif", config.orthophoto_gsd)
+        ortho = root / ORTHOPHOTO_FILE
+        write_orthophoto(renderer, ortho, config.orthophoto_gsd, dem=dem_path_for(ortho))
     if preview:
         from sky2ground_ros.data.preview import write_contact_sheet
 

@@ -24,6 +24,8 @@ import numpy as np
 from sky2ground_ros.geo.geodesy import LocalENU, lonlat_to_crs
 
 ArrayLikeFloat = float | np.ndarray
+MIN_COVERAGE = 0.5
+"""The localizer refuses a window whose crops hold less imagery than this (the rest black)."""
 
 
 class GeoRaster(Protocol):

@@ -180,7 +180,11 @@ class LocalizerInputs:
         """A valid fix becomes the prior; a bad one is reported."""
         try:
             fix = validate_fix(
-                msg.latitude, msg.longitude, msg.status.status, stamp_seconds(msg.header.stamp)
+                msg.latitude,
+                msg.longitude,
+                msg.status.status,
+                stamp_seconds(msg.header.stamp),
+                msg.altitude,
             )
         except BadFixError as error:
             self.problems.report("NavSatFix", error.reason)
@@ -200,8 +204,8 @@ class LocalizerInputs:
     def record_result(self, result: LocalizationResult) -> None:
         """A localized pose is the prior when no recent fix exists; a lost one stops being it."""
         if result.pose is not None and result.geodetic is not None:
-            lat, lon, _ = result.geodetic
-            self.priors.last_pose = GeoPrior(lat, lon, result.stamp, "last pose")
+            lat, lon, alt = result.geodetic
+            self.priors.last_pose = GeoPrior(lat, lon, result.stamp, "last pose", alt)
         elif result.category == "tiles" and result.prior_source == "last pose":
             self.priors.last_pose = None  # lost: look around the fix or initial pose again
 

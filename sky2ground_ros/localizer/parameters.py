@@ -65,6 +65,11 @@ NODE_PARAMETERS: dict[str, tuple[Any, str]] = {
         "largest camera image (width x height) accepted; checked in the header before decoding",
     ),
     "image_size": (84, "model input side (multiple of 14) the weights were trained at (tiny: 84)"),
+    "localization_mode": (
+        "auto",
+        "location: the location head finds each camera on satellite crops; sim3: tile cameras "
+        "registered through a Sim(3) (the paper's mode); auto: location when the model has one",
+    ),
     "window_size": (4, "keyframe sets per inference window"),
     "keyframe.min_interval_s": (0.5, "minimum time between keyframes"),
     "keyframe.min_translation_m": (0.0, "minimum odometry motion between keyframes (0: off)"),
@@ -99,6 +104,10 @@ NODE_PARAMETERS: dict[str, tuple[Any, str]] = {
     "gate.max_position_sigma_m": (30.0, "largest position standard deviation"),
     "gate.min_pose_confidence": (0.0, "smallest model pose confidence of the newest frames"),
     "gate.max_focal_error": (0.0, "largest relative focal error vs CameraInfo (0: off)"),
+    "gate.min_location_mass": (
+        0.3,
+        "location mode: smallest probability the map puts within 2 cells of its peak",
+    ),
     "smoothing.max_speed_m_s": (
         20.0,
         "top speed: without odometry the smoother lets the pose move this fast (1 sigma)",
@@ -214,6 +223,8 @@ def localizer_config(values: dict[str, Any]) -> LocalizerConfig:
             rotation_noise_rad2_per_s=float(values["smoothing.rotation_noise_rad2_per_s"]),
         ),
         codec=ImageCodec(str(values["transport.format"]), int(values["transport.jpeg_quality"])),
+        mode=str(values["localization_mode"]).strip().lower(),
+        min_location_mass=float(values["gate.min_location_mass"]),
     )
 
 

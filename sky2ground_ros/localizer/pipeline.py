@@ -34,10 +34,12 @@ from sky2ground_ros.geo.registration import (
     RegistrationResult,
     register_tiles,
 )
+from sky2ground_ros.geo.satellite_crops import MIN_COVERAGE, CropPlan, SatelliteCrop, render_crops
 from sky2ground_ros.localizer.codec import EncodedImages, ImageCodec
 from sky2ground_ros.localizer.gate import GateConfig, gate_rejection
 from sky2ground_ros.localizer.geometry import base_from_camera, transform
 from sky2ground_ros.localizer.keyframes import FrameSet
+from sky2ground_ros.localizer.location import CameraGeometry, camera_geometry, located_camera
 from sky2ground_ros.localizer.preprocess import batch_tensor
 from sky2ground_ros.localizer.prior import GeoPrior
 from sky2ground_ros.localizer.smoothing import PoseEstimate, PoseSmoother, SmoothingConfig
@@ -49,11 +51,20 @@ from sky2ground_ros.localizer.tile_frames import (
     TileQuery,
 )
 from sky2ground_ros.localizer.worker import InferenceWorker
+from sky2ground_ros.model.location_head import (
+    LocationGeometry,
+    LocationOutput,
+    location_crop_plan,
+    read_location,
+)
 from sky2ground_ros.model.skynet import SkyNet
+from sky2ground_ros.tiles.service import TileStatus
 from sky2ground_ros.views import ViewType
 
 MIN_CONFIDENCE = 1e-6
 """Floor of pose confidences fed to registration (which needs them positive)."""
+GROUND_Z = 0.0
+"""ENU height of the ground in the map frame (its origin is taken at ground altitude)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,12 @@ class LocalizerConfig:
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
     codec: ImageCodec | None = None
     """Encoding every window image passes through (None: the images as they are)."""
+    mode: str = "auto"
+    """'location' (the location head finds each camera on satellite crops), 'sim3' (tile
+    cameras registered through a Sim(3), the paper's mode) or 'auto' (location when the
+    model has a location head)."""
+    min_location_mass: float = 0.3
+    """Location mode's gate: probability the map puts within 2 cells of its peak."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +131,8 @@ class PreparedWindow:
     them)."""
     frames: list[tuple[float, str]] = field(default_factory=list)
     """(stamp, camera name) of every camera frame, in batch order."""
+    crops: CropWindow | None = None
+    """Location mode: the crops' layout around the prior and every camera's geometry."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +146,8 @@ class WindowPrediction:
     """(F, 6, 6) pose covariance of each frame in the prediction's own frame and units (ROS
     order), from a backend that measures it (the classical matcher); None: the registration
     residuals and the confidences set it."""
+    location: LocationOutput | None = None
+    """Location mode: the location head's maps of the camera frames."""
 
 
 @dataclass
@@ -153,13 +174,19 @@ class LocalizationResult:
         return self.pose is not None
 
 
-def run_model(model: SkyNet, images: torch.Tensor, view_types: list[ViewType]) -> WindowPrediction:
+def run_model(
+    model: SkyNet,
+    images: torch.Tensor,
+    view_types: list[ViewType],
+    geometry: LocationGeometry | None = None,
+) -> WindowPrediction:
     """SkyNet on one [S, 3, H, W] uint8 batch; the in-process and the remote path both use it."""
-    out = model.predict(images, view_types)
+    out = model.predict(images, view_types, geometry)
     return WindowPrediction(
         out.extrinsics.double().cpu().numpy(),
         out.intrinsics.double().cpu().numpy(),
         out.pose_conf.double().cpu().numpy(),
+        location=out.location,
     )
 
 
@@ -198,6 +225,14 @@ class Localizer:
             patch = model.config.patch_size
             if config.image_size < patch or config.image_size % patch:
                 raise ValueError(f"image_size {config.image_size} must be a multiple of {patch}")
+        self.on_map = _uses_location_head(config.mode, model)
+        if self.on_map and model is not None:
+            size = model.config.location_image_size
+            if config.image_size != size:
+                raise ValueError(
+                    f"image_size {config.image_size} differs from the {size} px the model's "
+                    "location head runs at"
+                )
         self.model = model
         self._predictor = predictor
         self.config = config
@@ -285,18 +320,27 @@ class Localizer:
         tile_frames = self._tiles
         if tile_frames is None:
             raise RuntimeError("map origin not set")
-        try:
-            tiles = tile_frames.around(prior.latitude, prior.longitude)
-        except NoTilesError as error:
-            raise RejectedWindowError("tiles", error.reason) from error
         cameras = [(fs, i, name) for fs in request.frames for i, name in enumerate(fs.camera_names)]
         missing = sorted({name for _, _, name in cameras} - set(request.cameras))
         if missing:
             raise RejectedWindowError("model", f"no mount (view type, extrinsic) for {missing}")
         view_types = [request.cameras[name].view_type for _, _, name in cameras]
-        view_types += [ViewType.SATELLITE] * len(tiles)
-        images = [fs.images[i] for fs, i, _ in cameras] + [t.image for t in tiles]
-        intrinsics = [fs.intrinsics[i] for fs, i, _ in cameras] + [t.K for t in tiles]
+        crop_window = None
+        if self.on_map:
+            crop_window = self._crop_window(request, tile_frames.frame)
+            tiles: list[TileFrame] = []
+            satellite_images = [c.image for c in crop_window.crops]
+            satellite_K = [c.camera()[0] for c in crop_window.crops]
+        else:
+            try:
+                tiles = tile_frames.around(prior.latitude, prior.longitude)
+            except NoTilesError as error:
+                raise RejectedWindowError("tiles", error.reason) from error
+            satellite_images = [t.image for t in tiles]
+            satellite_K = [t.K for t in tiles]
+        view_types += [ViewType.SATELLITE] * len(satellite_images)
+        images = [fs.images[i] for fs, i, _ in cameras] + satellite_images
+        intrinsics = [fs.intrinsics[i] for fs, i, _ in cameras] + satellite_K
         codec = self.config.codec
         encoded: list[bytes] = []
         if self._encoded is not None and (self._predictor is not None or not codec.lossless):
@@ -312,7 +356,44 @@ class Localizer:
             intrinsics,
             encoded,
             [(fs.stamp, name) for fs, _, name in cameras],
+            crop_window,
         )
+
+    def _crop_window(self, request: WindowRequest, frame: LocalENU) -> CropWindow:
+        """The crops around the prior and each camera's level frame and height."""
+        if self.model is None:
+            raise RuntimeError("the location path runs an in-process model")
+        prior = request.prior
+        cameras = [(fs, name) for fs in request.frames for name in fs.camera_names]
+        view_type = request.cameras[request.frames[-1].camera_names[0]].view_type
+        plan = location_crop_plan(self.model.config, view_type)
+        altitude = 0.0 if prior.altitude is None else prior.altitude
+        prior_enu = frame.from_geodetic(prior.latitude, prior.longitude, altitude)
+        prior_xy = np.array([float(prior_enu[0]), float(prior_enu[1])])
+        prior_z = float(prior_enu[2]) if prior.altitude is not None else None
+        try:
+            geometry = [
+                camera_geometry(
+                    request.cameras[name].view_type,
+                    request.cameras[name].T_base_camera,
+                    fs.odom,
+                    prior_z,
+                    GROUND_Z,
+                )
+                for fs, name in cameras
+            ]
+        except ValueError as error:
+            raise RejectedWindowError("prior", str(error)) from error
+        q = self.config.tiles
+        response = self._provider(prior.latitude, prior.longitude, plan.radius_m, q.zoom)
+        if response.status in (TileStatus.NO_COVERAGE, TileStatus.ERROR) or not response.tiles:
+            where = f"({prior.latitude:.6f}, {prior.longitude:.6f})"
+            raise RejectedWindowError("tiles", f"no tiles around {where}: {response.message}")
+        crops = render_crops(list(response.tiles), frame, prior_xy, plan, GROUND_Z)
+        covered = float(np.mean([c.coverage for c in crops]))
+        if covered < MIN_COVERAGE:
+            raise RejectedWindowError("tiles", f"imagery covers {100 * covered:.0f}% of the crops")
+        return CropWindow(plan, prior_xy, crops, geometry, view_type)
 
     def predict(self, prepared: PreparedWindow) -> WindowPrediction:
         """Run SkyNet on the window (on the model's device, or through the predictor)."""
@@ -321,7 +402,9 @@ class Localizer:
         if self.model is None:
             raise RuntimeError("Localizer has neither a model nor a predictor")
         try:
-            return run_model(self.model, prepared.images, prepared.view_types)
+            crops = prepared.crops
+            geometry = None if crops is None else crops.geometry_tensors(prepared.intrinsics)
+            return run_model(self.model, prepared.images, prepared.view_types, geometry)
         except RuntimeError as error:  # e.g. CUDA out of memory: skip the window, keep going
             raise RejectedWindowError("model", f"inference failed: {error}") from error
 
@@ -379,6 +462,51 @@ class Localizer:
             raise RejectedWindowError("jump", "pose jumped beyond the smoother's gate")
         return smoothed, fit, newest_conf
 
+    def geolocate_on_map(
+        self, request: WindowRequest, prepared: PreparedWindow, prediction: WindowPrediction
+    ) -> tuple[PoseEstimate, int, float]:
+        """Location path: the newest cameras' map peaks, fused, gated and smoothed.
+
+        Returns the smoothed base pose, how many cameras gave a map and their lowest peak
+        mass; raises `RejectedWindowError` when any step refuses the window.
+        """
+        window, location = prepared.crops, prediction.location
+        if window is None or location is None:
+            raise RejectedWindowError("model", "the model gave no location maps")
+        newest = request.frames[-1]
+        first = prepared.num_cameras - len(newest.camera_names)
+        scale = self.model.config.location_sigma_scale if self.model is not None else 1.0
+        estimates, masses = [], []
+        for k, name in enumerate(newest.camera_names):
+            index = first + k
+            if not bool(location.valid[index]):
+                continue
+            reading = read_location(location.logits[index], float(location.cell_m))
+            T_map_camera, covariance = located_camera(
+                reading,
+                window.cameras[index],
+                window.plan,
+                window.prior_xy,
+                window.view_type,
+                scale,
+            )
+            mount = request.cameras[name].T_base_camera
+            estimates.append(base_from_camera(T_map_camera, covariance, mount))
+            masses.append(reading.peak_mass)
+        if not estimates:
+            raise RejectedWindowError("model", "no newest camera saw enough ground for a map")
+        T_map_base, covariance = _fuse(estimates)
+        mass = min(masses)
+        reason = location_rejection(self.config, covariance, mass)
+        if reason is not None:
+            raise RejectedWindowError("gate", reason)
+        quaternion = Rotation.from_matrix(T_map_base[:3, :3]).as_quat()
+        fix = PoseEstimate(request.stamp, T_map_base[:3, 3].copy(), quaternion, covariance)
+        smoothed = self._smoother.update(fix, newest.odom)
+        if smoothed is None:
+            raise RejectedWindowError("jump", "pose jumped beyond the smoother's gate")
+        return smoothed, len(estimates), mass
+
     def _localize(self, request: WindowRequest, result: LocalizationResult) -> None:
         """Fill ``result`` stage by stage with timings; a rejection stops at its stage."""
         timings = result.timings
@@ -393,11 +521,17 @@ class Localizer:
         timings["model"] = _ms(start)
         start = time.perf_counter()
         try:
-            pose, fit, result.pose_confidence = self.geolocate(request, prepared, prediction)
+            if prepared.crops is not None:
+                pose, inliers, result.pose_confidence = self.geolocate_on_map(
+                    request, prepared, prediction
+                )
+            else:
+                pose, fit, result.pose_confidence = self.geolocate(request, prepared, prediction)
+                inliers = len(fit.inliers)
             lat, lon, alt = prepared.origin.to_geodetic(*pose.position)
         finally:
             timings["registration"] = _ms(start)
-        result.inliers = len(fit.inliers)
+        result.inliers = inliers
         result.pose = pose
         result.geodetic = (float(lat), float(lon), float(alt))
 
@@ -409,6 +543,57 @@ class RejectedWindowError(Exception):
         super().__init__(reason)
         self.category = category
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class CropWindow:
+    """Location mode: the crop plan around the prior, its crops and every camera's geometry."""
+
+    plan: CropPlan
+    prior_xy: np.ndarray
+    crops: list[SatelliteCrop]
+    cameras: list[CameraGeometry]
+    """In batch order of the camera frames."""
+    view_type: ViewType
+
+    def geometry_tensors(self, intrinsics: list[np.ndarray]) -> LocationGeometry:
+        """The location head's inputs for this window (batch of one) and its camera frames' K."""
+        level = np.stack([c.level_from_camera for c in self.cameras])[None]
+        heights = np.array([[c.height_m for c in self.cameras]])
+        K = np.stack(intrinsics[: len(self.cameras)])[None]
+        return LocationGeometry(
+            intrinsics=torch.from_numpy(K).float(),
+            level_from_camera=torch.from_numpy(level).float(),
+            height_m=torch.from_numpy(heights).float(),
+            gsd_m=torch.tensor([self.plan.gsd_m], dtype=torch.float32),
+            grid=self.plan.grid,
+            step_px=self.plan.step_px,
+        )
+
+
+def location_rejection(config: LocalizerConfig, covariance: np.ndarray, mass: float) -> str | None:
+    """The location path's gate: the position's spread and the map's mass at its peak."""
+    sigma = float(np.sqrt(max(np.linalg.eigvalsh(covariance[:3, :3]).max(), 0.0)))
+    limit = config.gate.max_position_sigma_m
+    if not np.isfinite(sigma) or sigma > limit:
+        return f"position sigma {sigma:.1f} m > {limit} m"
+    if mass < config.min_location_mass:
+        return f"map mass at its peak {mass:.2f} < {config.min_location_mass}"
+    return None
+
+
+def _uses_location_head(mode: str, model: SkyNet | None) -> bool:
+    """Whether a localizer of this mode and model runs the location path."""
+    has_head = model is not None and model.config.location_head
+    if mode == "auto":
+        return has_head
+    if mode == "location":
+        if not has_head:
+            raise ValueError("mode 'location' needs a model with a location head")
+        return True
+    if mode == "sim3":
+        return False
+    raise ValueError(f"localizer mode must be auto, location or sim3, not {mode!r}")
 
 
 def _fuse(estimates: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

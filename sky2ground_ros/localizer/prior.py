@@ -32,17 +32,26 @@ class GeoPrior:
     stamp: float
     source: str
     """'gnss', 'last pose' or 'initial pose'."""
+    altitude: float | None = None
+    """Ellipsoidal height (m) when the source gives one (a fix, a localized pose)."""
 
 
-def validate_fix(latitude: float, longitude: float, status: int, stamp: float) -> GeoPrior:
-    """A GNSS prior from NavSatFix fields; raises `BadFixError` for no-fix or invalid values."""
+def validate_fix(
+    latitude: float, longitude: float, status: int, stamp: float, altitude: float = math.nan
+) -> GeoPrior:
+    """A GNSS prior from NavSatFix fields; raises `BadFixError` for no-fix or invalid values.
+
+    A non-finite altitude (NavSatFix's "unknown") leaves the prior without one.
+    """
     if status <= NAVSAT_STATUS_NO_FIX:
         raise BadFixError(f"NavSatFix status {status}: no fix (or unknown)")
     if not (math.isfinite(latitude) and math.isfinite(longitude)):
         raise BadFixError(f"NavSatFix has non-finite position (lat={latitude}, lon={longitude})")
     if abs(latitude) > 90.0 or abs(longitude) > 180.0:
         raise BadFixError(f"NavSatFix position out of range (lat={latitude}, lon={longitude})")
-    return GeoPrior(latitude, longitude, stamp, "gnss")
+    return GeoPrior(
+        latitude, longitude, stamp, "gnss", float(altitude) if math.isfinite(altitude) else None
+    )
 
 
 @dataclass

@@ -41,6 +41,17 @@ class SkyNetConfig:
     """Side of a camera's bird's-eye template in canvas cells (odd)."""
     location_stride: int = 2
     """Crop pixels per canvas cell."""
+    location_image_size: int = 84
+    """Side of the camera frames and crops the location head is trained and run at."""
+    location_grid: int = 2
+    """Crops per canvas side (the window's satellite frames: grid^2 crops)."""
+    location_overlap: float = 1 / 3
+    """Fraction of a crop shared with its neighbour."""
+    location_sigma_scale: float = 1.0
+    """Calibration of the location maps' spread (set on a held-out calibration split)."""
+    location_canvas_ground_m: float = 140.0
+    location_canvas_aerial_m: float = 560.0
+    """Side of the canvas around the prior for ground (drive) and aerial (flight) windows."""
 
     def __post_init__(self) -> None:
         """Reject configurations the modules cannot build (checked once, here)."""

@@ -20,9 +20,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from sky2ground_ros.geo.satellite_crops import CropPlan
+from sky2ground_ros.model.configs import SkyNetConfig
+from sky2ground_ros.views import ViewType
 
 INVALID_LOGIT = -1.0e4
 """Logit of a (heading, position) whose template does not overlap the canvas enough."""
@@ -83,6 +88,26 @@ class LocationOutput:
     """[B] metres per canvas cell."""
 
 
+def location_crop_plan(config: SkyNetConfig, view_type: ViewType) -> CropPlan:
+    """The crops a location-head model takes for a window of ground or aerial cameras.
+
+    Training and the localizer both ask here, so a model always meets the layout it learned:
+    ``grid`` x ``grid`` crops of ``location_image_size`` pixels, the configured overlap
+    (rounded so the canvas is a whole number of cells) and the view type's canvas side.
+    """
+    size, stride = config.location_image_size, config.location_stride
+    overlap = round(size * config.location_overlap / stride) * stride
+    if config.location_grid > 1 and not 0 < overlap < size:
+        raise ValueError(f"overlap {config.location_overlap} leaves no crop step at {size} px")
+    side_m = (
+        config.location_canvas_aerial_m
+        if view_type == ViewType.AERIAL
+        else config.location_canvas_ground_m
+    )
+    canvas_px = size + (config.location_grid - 1) * (size - overlap)
+    return CropPlan(config.location_grid, size, overlap, side_m / canvas_px)
+
+
 class LocationHead(nn.Module):
     """Descriptors for both views, bird's-eye templates and their correlation with the canvas."""
 
@@ -120,7 +145,10 @@ class LocationHead(nn.Module):
         satellite = self.satellite_descriptor(
             features[:, cameras:].flatten(0, 1), images[:, cameras:].flatten(0, 1)
         ).unflatten(0, (batch, num_satellite))
-        canvas = assemble_canvas(satellite, geometry.grid, geometry.step_px, size, self.stride)
+        imagery = (images[:, cameras:].amax(dim=2) > 0).to(satellite.dtype)
+        canvas, covered = assemble_canvas(
+            satellite, imagery, geometry.grid, geometry.step_px, size, self.stride
+        )
         cell_m = geometry.gsd_m * self.stride
         logits, valid = [], []
         for b in range(batch):
@@ -134,9 +162,9 @@ class LocationHead(nn.Module):
                 self.headings,
                 self.template_cells,
             )
-            scores, ok = correlate(canvas[b], templates, masks, shifts)
+            scores, ok = correlate(canvas[b], covered[b], templates, masks, shifts)
             logits.append(torch.where(ok, scores * self.log_temperature.exp(), INVALID_LOGIT))
-            valid.append(masks.flatten(1).sum(-1).amin(-1) >= MIN_TEMPLATE_CELLS)
+            valid.append(masks.flatten(2).sum(-1).amin(-1) >= MIN_TEMPLATE_CELLS)
         return LocationOutput(torch.stack(logits), torch.stack(valid), cell_m)
 
 
@@ -172,16 +200,19 @@ def canvas_cells(grid: int, step_px: int, size_px: int, stride: int) -> int:
 
 
 def assemble_canvas(
-    crops: torch.Tensor, grid: int, step_px: int, size_px: int, stride: int
-) -> torch.Tensor:
-    """Crop descriptor maps [B, K, D, h, w] -> canvas [B, D, C, C] (overlaps averaged).
+    crops: torch.Tensor, imagery: torch.Tensor, grid: int, step_px: int, size_px: int, stride: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Crop descriptors [B, K, D, h, w] -> canvas [B, D, C, C] (overlaps averaged) and validity.
 
-    A crop's map spans its pixel centres 0 .. size-1 (align_corners, like the DPT upsampling).
+    ``imagery`` [B, K, H, W] marks crop pixels some raster covered (black pixels are none); a
+    cell counts when most of it is imagery. A crop's map spans its pixel centres 0 .. size-1
+    (align_corners, like the DPT upsampling).
     """
     batch, count, dim = crops.shape[:3]
     cells = canvas_cells(grid, step_px, size_px, stride)
     centres = (torch.arange(cells, device=crops.device, dtype=crops.dtype) + 0.5) * stride - 0.5
     total = crops.new_zeros(batch, dim, cells, cells)
+    covered = crops.new_zeros(batch, 1, cells, cells)
     weight = crops.new_zeros(1, 1, cells, cells)
     for k in range(count):
         row0, col0 = (k // grid) * step_px, (k % grid) * step_px
@@ -191,10 +222,12 @@ def assemble_canvas(
             ys / (size_px - 1) * 2 - 1, xs / (size_px - 1) * 2 - 1, indexing="ij"
         )
         sample_grid = torch.stack([gx, gy], dim=-1)[None].expand(batch, -1, -1, -1)
-        sampled = F.grid_sample(crops[:, k], sample_grid, align_corners=True)
-        total = total + sampled * inside
+        total = total + F.grid_sample(crops[:, k], sample_grid, align_corners=True) * inside
+        seen = F.grid_sample(imagery[:, k, None], sample_grid, align_corners=True)
+        covered = covered + seen * inside
         weight = weight + inside
-    return F.normalize(total / weight.clamp(min=1.0), dim=1)
+    valid = (covered / weight.clamp(min=1.0))[:, 0] > 0.5
+    return F.normalize(total, dim=1) * valid[:, None], valid.to(crops.dtype)
 
 
 def bev_templates(
@@ -281,12 +314,17 @@ def footprint_centre(
 
 
 def correlate(
-    canvas: torch.Tensor, templates: torch.Tensor, masks: torch.Tensor, shifts: torch.Tensor
+    canvas: torch.Tensor,
+    covered: torch.Tensor,
+    templates: torch.Tensor,
+    masks: torch.Tensor,
+    shifts: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean cosine of each template with the canvas at every nadir cell.
 
-    canvas [D, C, C], templates [N, T, D, G, G], masks [N, T, G, G], shifts [N, T, 2] (box
-    centre minus nadir, cells). Returns scores [N, T, C, C] and whether each counts.
+    canvas [D, C, C] (zero where ``covered`` [C, C] is 0), templates [N, T, D, G, G], masks
+    [N, T, G, G], shifts [N, T, 2] (box centre minus nadir, cells). Returns scores
+    [N, T, C, C] and whether each counts (enough of its template on imagery).
     """
     cells = canvas.shape[-1]
     count, headings, _, size = templates.shape[:4]
@@ -295,7 +333,7 @@ def correlate(
     spectrum = torch.fft.rfft2(canvas, s=(n, n))
     kernel = torch.fft.rfft2(templates, s=(n, n))
     product = torch.fft.irfft2(torch.einsum("ntdij,dij->ntij", kernel.conj(), spectrum), s=(n, n))
-    coverage = torch.fft.rfft2(torch.ones_like(canvas[:1]), s=(n, n))
+    coverage = torch.fft.rfft2(covered, s=(n, n))
     overlap = torch.fft.irfft2(torch.fft.rfft2(masks, s=(n, n)).conj() * coverage, s=(n, n))
     # circular lag k sits at index k mod n; full-correlation index j = k + (G - 1)
     product = torch.roll(product, shifts=(size - 1, size - 1), dims=(-2, -1))[..., :full, :full]
@@ -327,3 +365,90 @@ def _fft_size(n: int) -> int:
         if m == 1:
             return size
         size += 1
+
+
+PEAK_RADIUS = 2
+"""Cells either side of the map's peak used for its sub-cell position and heading."""
+SPREAD_RADIUS = 8
+"""Cells either side of the peak over which the position covariance is measured."""
+
+
+@dataclass(frozen=True)
+class LocationReading:
+    """One camera's position and heading read off its map, with the map's spread."""
+
+    east_m: float
+    south_m: float
+    """Nadir position in metres east / south of the canvas's north-west corner."""
+    heading: float
+    """Radians, ENU, of the camera's level frame x axis."""
+    heading_sigma: float
+    """Spread (radians) of the heading distribution at the peak, at least a bin's quantisation."""
+    covariance: np.ndarray
+    """2x2 (east, north) covariance in m^2: the map's second moment near its peak (plus a
+    cell's quantisation), uncalibrated."""
+    peak_mass: float
+    """Probability within `PEAK_RADIUS` cells of the peak."""
+
+
+def read_location(logits: torch.Tensor, cell_m: float) -> LocationReading:
+    """Peak of a [headings, C, C] map, refined to sub-cell by its local mean, and its heading."""
+    headings, cols = logits.shape[0], logits.shape[2]
+    p = torch.softmax(logits.double().flatten(), 0).reshape(logits.shape)
+    position = p.sum(0)
+    r0, c0 = divmod(int(position.argmax()), cols)
+    window = _window(position, r0, c0, PEAK_RADIUS)
+    mass = window.weights.sum()
+    row = float((window.weights * window.rows).sum() / mass)
+    col = float((window.weights * window.cols).sum() / mass)
+    spread = _window(position, r0, c0, SPREAD_RADIUS)
+    w = spread.weights / spread.weights.sum()
+    dr, dc = spread.rows - row, spread.cols - col
+    var_r, var_c = float((w * dr * dr).sum()), float((w * dc * dc).sum())
+    cov_rc = float((w * dr * dc).sum())
+    quantum = 1.0 / 12.0
+    covariance = cell_m**2 * np.array([[var_c + quantum, -cov_rc], [-cov_rc, var_r + quantum]])
+    rs = slice(max(r0 - PEAK_RADIUS, 0), r0 + PEAK_RADIUS + 1)
+    cs = slice(max(c0 - PEAK_RADIUS, 0), c0 + PEAK_RADIUS + 1)
+    per_heading = p[:, rs, cs].sum((1, 2))
+    k0 = int(per_heading.argmax())
+    ks = [(k0 + d) % headings for d in (-1, 0, 1)]
+    step = 2 * math.pi / headings
+    weights = per_heading[ks]
+    offset = float(
+        (weights * torch.tensor([-1.0, 0.0, 1.0], dtype=weights.dtype)).sum() / weights.sum()
+    )
+    heading = math.remainder((k0 + offset) * step, 2 * math.pi)
+    angles = torch.arange(headings, dtype=per_heading.dtype) * step
+    wrapped = torch.remainder(angles - heading + math.pi, 2 * math.pi) - math.pi
+    share = per_heading / per_heading.sum()
+    heading_sigma = math.sqrt(float((share * wrapped**2).sum()) + step**2 / 12.0)
+    return LocationReading(
+        (col + 0.5) * cell_m,
+        (row + 0.5) * cell_m,
+        heading,
+        heading_sigma,
+        covariance,
+        float(mass),
+    )
+
+
+@dataclass(frozen=True)
+class _Window:
+    weights: torch.Tensor
+    rows: torch.Tensor
+    cols: torch.Tensor
+
+
+def _window(position: torch.Tensor, r0: int, c0: int, radius: int) -> _Window:
+    """The map's probabilities and cell indices within ``radius`` cells of (r0, c0)."""
+    rows, cols = position.shape
+    r_lo, r_hi = max(r0 - radius, 0), min(r0 + radius + 1, rows)
+    c_lo, c_hi = max(c0 - radius, 0), min(c0 + radius + 1, cols)
+    weights = position[r_lo:r_hi, c_lo:c_hi]
+    rr, cc = torch.meshgrid(
+        torch.arange(r_lo, r_hi, dtype=weights.dtype),
+        torch.arange(c_lo, c_hi, dtype=weights.dtype),
+        indexing="ij",
+    )
+    return _Window(weights, rr, cc)

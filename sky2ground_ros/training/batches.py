@@ -14,12 +14,16 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from sky2ground_ros.data.dataset import SceneDataset
+from sky2ground_ros.data.location_windows import LocationSampling, PriorNoise
 from sky2ground_ros.data.samplers import CurriculumSampler, SampleRequest
 from sky2ground_ros.data.seeds import check_training_scenes
 from sky2ground_ros.evaluation.run_eval import gas_view_counts
+from sky2ground_ros.model.configs import SkyNetConfig
+from sky2ground_ros.model.location_head import LocationGeometry, location_crop_plan
 from sky2ground_ros.model.pose_encoding import extri_intri_to_pose_encoding
 from sky2ground_ros.training.config import TrainConfig
 from sky2ground_ros.training.distributed import DistContext
+from sky2ground_ros.views import ViewType
 
 NON_TENSOR_KEYS = ("scene", "frame_names")
 
@@ -77,6 +81,33 @@ def gt_pose_encoding(batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
     return extri_intri_to_pose_encoding(batch["extrinsics"], batch["intrinsics"], image_hw)
 
 
+def location_sampling(config: TrainConfig, model: SkyNetConfig) -> LocationSampling | None:
+    """How the run builds location windows (None: the model has no location head)."""
+    if not model.location_head:
+        return None
+    data = config.data
+    prior = PriorNoise(gnss_sigma_m=data.prior_gnss_sigma_m, drift_max_m=data.prior_drift_m)
+    return LocationSampling(
+        model, cameras=data.location_cameras, flight_fraction=data.flight_fraction, prior=prior
+    )
+
+
+def location_geometry(batch: Mapping[str, Any], model: SkyNetConfig) -> LocationGeometry | None:
+    """The location head's inputs of a batch of location windows (None for other batches)."""
+    if "level_from_camera" not in batch:
+        return None
+    cameras = batch["level_from_camera"].shape[1]
+    plan = location_crop_plan(model, ViewType.GROUND)  # both view types share the layout
+    return LocationGeometry(
+        intrinsics=batch["intrinsics"][:, :cameras],
+        level_from_camera=batch["level_from_camera"],
+        height_m=batch["camera_height_m"],
+        gsd_m=batch["crop_gsd_m"],
+        grid=plan.grid,
+        step_px=plan.step_px,
+    )
+
+
 def build_curriculum(config: TrainConfig, num_scenes: int, world_size: int) -> CurriculumSampler:
     """The P-VS / CA-CS request stream of a run (fixed view mix when P-VS is off)."""
     data, cur = config.data, config.curriculum
@@ -94,7 +125,10 @@ def build_curriculum(config: TrainConfig, num_scenes: int, world_size: int) -> C
 
 
 def train_loader(
-    config: TrainConfig, context: DistContext, curriculum_state: Mapping[str, int] | None = None
+    config: TrainConfig,
+    context: DistContext,
+    model: SkyNetConfig,
+    curriculum_state: Mapping[str, int] | None = None,
 ) -> tuple[DataLoader, RankBatchSampler]:
     """DataLoader of this rank's training batches, resumed from curriculum_state if given."""
     data = config.data
@@ -104,6 +138,7 @@ def train_loader(
         image_size=data.image_hw,
         random_crop=data.random_crop,
         seed=config.run.seed,
+        location=location_sampling(config, model),
     )
     check_training_scenes((scene.name, scene.metadata) for scene in dataset.scenes)
     curriculum = build_curriculum(config, len(dataset), context.world_size)
@@ -120,8 +155,13 @@ def train_loader(
     return loader, batches
 
 
-def validation_batches(config: TrainConfig, context: DistContext) -> list[dict[str, Any]]:
-    """Fixed GAS validation windows (even view mix) of this rank, batched; [] without val_scenes."""
+def validation_batches(
+    config: TrainConfig, context: DistContext, model: SkyNetConfig
+) -> list[dict[str, Any]]:
+    """Fixed validation windows of this rank, batched; [] without val_scenes.
+
+    GAS windows (even view mix), or location windows for a location-head model.
+    """
     data = config.data
     if not data.val_scenes:
         return []
@@ -131,6 +171,7 @@ def validation_batches(config: TrainConfig, context: DistContext) -> list[dict[s
         image_size=data.image_hw,
         view_counts=gas_view_counts(data.num_frames),
         seed=config.run.seed,
+        location=location_sampling(config, model),
     )
     indices = list(range(len(dataset) * data.val_windows_per_scene))[
         context.rank :: context.world_size

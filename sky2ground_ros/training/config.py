@@ -39,6 +39,8 @@ class ModelSection:
     """Local VGGT or SkyNet weights (.safetensors / .pt); nothing is ever downloaded."""
     freeze_gas_encoder: bool = False
     """Freeze the GAS encoder (paper: when initialised from VGGT); needs init_from."""
+    location_head: bool = False
+    """Add the location head; training samples are then location windows (see data)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,13 @@ class DataSection:
     random_crop: bool = False
     num_workers: int = 0
     val_windows_per_scene: int = 2
+    location_cameras: int = 2
+    """Location windows: camera frames per window (num_frames = these + the crops)."""
+    flight_fraction: float = 0.5
+    """Location windows: share of flights (aerial cameras) among the windows."""
+    prior_gnss_sigma_m: float = 4.0
+    prior_drift_m: float = 50.0
+    """Location windows: the prior is off by GNSS noise, or (half the windows) by drift."""
 
     @property
     def image_hw(self) -> tuple[int, int]:
@@ -88,6 +97,8 @@ class LossSection:
     weight_camera_ground_aerial: float = 0.4
     weight_depth: float = 1.0
     camera_loss_type: str = "l1"
+    weight_location: float = 1.0
+    """Weight of the location head's NLL (location-head models only)."""
 
 
 @dataclass(frozen=True)
@@ -309,7 +320,7 @@ def _validate(config: TrainConfig, source: str) -> None:
         counts = {}
     if any(n < 0 for n in counts.values()):
         problems.append("data.view_counts must be >= 0")
-    if not cur.pvs:
+    if not cur.pvs and not model.location_head:
         if sum(counts.values()) != data.num_frames:
             problems.append(
                 f"data.view_counts {data.view_counts} must sum to data.num_frames "
@@ -317,7 +328,14 @@ def _validate(config: TrainConfig, source: str) -> None:
             )
         if counts.get(ViewType.GROUND, 0) + counts.get(ViewType.AERIAL, 0) < 1:
             problems.append("data.view_counts needs a ground or aerial frame (the world frame)")
-    trains_satellite = cur.pvs or counts.get(ViewType.SATELLITE, 0) > 0
+    trains_satellite = cur.pvs or counts.get(ViewType.SATELLITE, 0) > 0 or model.location_head
+    if model.location_head:
+        if height != width:
+            problems.append("location windows need a square data.image_size")
+        if data.location_cameras < 1 or not 0.0 <= data.flight_fraction <= 1.0:
+            problems.append("need data.location_cameras >= 1 and 0 <= data.flight_fraction <= 1")
+        if cur.pvs or cur.cacs:
+            problems.append("location windows choose their own cameras: turn off pvs and cacs")
     if model.sat_stream and not trains_satellite:
         problems.append("model.sat_stream needs satellite frames in training (view_counts/pvs)")
     if data.num_workers < 0 or data.val_windows_per_scene < 1:
@@ -326,7 +344,12 @@ def _validate(config: TrainConfig, source: str) -> None:
         problems.append("need 0 <= pvs_ground_share <= 1 and 0 < cacs_start_width <= 1")
     if loss.camera_loss_type not in CAMERA_LOSS_TYPES:
         problems.append(f"loss.camera_loss_type must be one of {CAMERA_LOSS_TYPES}")
-    weights = (loss.weight_camera_satellite, loss.weight_camera_ground_aerial, loss.weight_depth)
+    weights = (
+        loss.weight_camera_satellite,
+        loss.weight_camera_ground_aerial,
+        loss.weight_depth,
+        loss.weight_location,
+    )
     if min(weights) < 0:
         problems.append("loss weights must be >= 0")
     if optim.lr <= 0 or optim.weight_decay < 0 or optim.grad_clip < 0:

@@ -7,9 +7,9 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError, safe_open
 
-from sky2ground_ros.model import SkyNet, get_config
+from sky2ground_ros.model import SkyNet, SkyNetConfig, get_config
 from sky2ground_ros.model.weights import FORMAT, WeightsError, load_model, load_vggt_checkpoint
-from sky2ground_ros.training.config import ModelSection
+from sky2ground_ros.training.config import ModelSection, TrainConfig
 
 SAT_PREFIX = "sat_encoder."
 
@@ -48,9 +48,18 @@ def init_from_skynet(model: SkyNet, path: str | Path) -> str:
     return f"SkyNet weights {path}"
 
 
-def build_model(section: ModelSection) -> tuple[SkyNet, str]:
+def model_config(section: ModelSection, image_size: int) -> SkyNetConfig:
+    """The run's architecture; a location head runs at the training image size."""
+    extra = (
+        {"location_head": True, "location_image_size": image_size} if section.location_head else {}
+    )
+    return get_config(section.config, msa=section.msa, sat_stream=section.sat_stream, **extra)
+
+
+def build_model(config: TrainConfig) -> tuple[SkyNet, str]:
     """The run's model (random init from the current torch seed, or init_from) and a summary."""
-    model = SkyNet(get_config(section.config, msa=section.msa, sat_stream=section.sat_stream))
+    section = config.model
+    model = SkyNet(model_config(section, config.data.image_hw[0]))
     origin = "random initialisation"
     if section.init_from:
         if is_skynet_file(section.init_from):

@@ -259,3 +259,54 @@ def loss_from_outputs(
         valid_depth_mask=batch.get("point_masks"),
         config=config,
     )
+
+
+@dataclass(frozen=True)
+class LocationLoss:
+    """Negative log-likelihood of the true (heading, nadir cell) and how many cameras had one."""
+
+    total: Tensor
+    cameras: Tensor
+
+
+def location_targets(
+    nadir_m: Tensor, heading: Tensor, cell_m: Tensor, headings: int
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Fractional (heading bin, row, column) of each camera's truth on the canvas grid.
+
+    nadir_m [B, N, 2] holds metres east / south of the canvas's north-west corner; cell
+    centres sit at (index + 0.5) cells.
+    """
+    cell = cell_m.reshape(-1, *([1] * (nadir_m.dim() - 2)))
+    col = nadir_m[..., 0] / cell - 0.5
+    row = nadir_m[..., 1] / cell - 0.5
+    bins = torch.remainder(heading / (2 * torch.pi / headings), headings)
+    return bins, row, col
+
+
+def location_loss(
+    logits: Tensor, valid: Tensor, cell_m: Tensor, nadir_m: Tensor, heading: Tensor
+) -> LocationLoss:
+    """NLL of the truth under the location head's distribution, trilinear in (heading, y, x).
+
+    The target spreads over the 8 grid points around the true heading and nadir (headings wrap),
+    so sub-cell positions are supervised; cameras whose nadir is off the canvas, or that saw
+    too little ground to have a map (``valid`` False), do not count.
+    """
+    headings, rows, cols = logits.shape[2:]
+    bins, row, col = location_targets(nadir_m, heading, cell_m, headings)
+    usable = valid & (row >= 0) & (row <= rows - 1) & (col >= 0) & (col <= cols - 1)
+    if not bool(usable.any()):
+        return LocationLoss(_zero(logits), usable.sum())
+    log_p = torch.log_softmax(logits[usable].flatten(1), dim=1)
+    b, r, c = bins[usable], row[usable], col[usable]
+    b0, r0, c0 = b.floor(), r.floor().clamp(max=rows - 2), c.floor().clamp(max=cols - 2)
+    fb, fr, fc = b - b0, r - r0, c - c0
+    nll = torch.zeros_like(b)
+    for db, wb in ((0, 1 - fb), (1, fb)):
+        k = torch.remainder(b0 + db, headings).long()
+        for dr, wr in ((0, 1 - fr), (1, fr)):
+            for dc, wc in ((0, 1 - fc), (1, fc)):
+                index = (k * rows + (r0 + dr).long()) * cols + (c0 + dc).long()
+                nll = nll - wb * wr * wc * log_p.gather(1, index[:, None])[:, 0]
+    return LocationLoss(nll.mean(), usable.sum())

@@ -24,6 +24,7 @@ from sky2ground_ros.model import SkyNet
 from sky2ground_ros.model.weights import save_weights
 from sky2ground_ros.training.batches import (
     gt_pose_encoding,
+    location_geometry,
     to_device,
     train_loader,
     validation_batches,
@@ -42,7 +43,13 @@ from sky2ground_ros.training.distributed import (
     sum_over_ranks,
 )
 from sky2ground_ros.training.initialise import build_model
-from sky2ground_ros.training.losses import CameraLossConfig, LossConfig, loss_from_outputs
+from sky2ground_ros.training.location_metrics import located_errors
+from sky2ground_ros.training.losses import (
+    CameraLossConfig,
+    LossConfig,
+    location_loss,
+    loss_from_outputs,
+)
 from sky2ground_ros.training.metrics_log import MetricsLogger
 from sky2ground_ros.training.schedule import build_optimizer, build_scheduler
 from sky2ground_ros.views import ViewType
@@ -100,7 +107,7 @@ class Trainer:
             torch.set_num_threads(config.run.threads)
         seed_everything(config.run.seed)
         self.out_dir = Path(config.run.out_dir)
-        model, self.origin = build_model(config.model)
+        model, self.origin = build_model(config)
         self.model: SkyNet = model.to(self.context.device).train()
         self.network: nn.Module = self.model
         if self.context.distributed:
@@ -135,16 +142,39 @@ class Trainer:
         restore_rng_state(payload["rng"])
         return int(payload["step"]), payload["sampler"], float(payload["train_seconds"])
 
+    def _losses(
+        self, network: nn.Module, batch: dict[str, Any]
+    ) -> tuple[torch.Tensor, dict[str, float], dict[str, Any]]:
+        """Total loss, its scalars and the outputs of one batch (already on the device).
+
+        Location windows add the location head's NLL (weighted) to the Sky2Ground loss.
+        """
+        geometry = location_geometry(batch, self.model.config)
+        with self.autocast:
+            outputs = network(batch["images"], batch["view_types"], geometry=geometry)
+        loss = loss_from_outputs(outputs, batch, gt_pose_encoding(batch), self.loss_config)
+        total, scalars = loss.total, loss.scalars()
+        if geometry is not None:
+            located = location_loss(
+                outputs["location_logits"],
+                outputs["location_valid"],
+                outputs["location_cell_m"],
+                batch["nadir_m"],
+                batch["heading"],
+            )
+            total = total + self.config.loss.weight_location * located.total
+            scalars["location"] = float(located.total.detach())
+            scalars["loss"] = float(total.detach())
+        return total, scalars, outputs
+
     def _step(self, batch: dict[str, Any]) -> tuple[dict[str, float], float]:
         """One optimiser step; returns the loss scalars and the pre-clipping gradient norm."""
         batch = to_device(batch, self.context.device)
-        with self.autocast:
-            outputs = self.network(batch["images"], batch["view_types"])
-        loss = loss_from_outputs(outputs, batch, gt_pose_encoding(batch), self.loss_config)
-        if not torch.isfinite(loss.total):
-            raise FloatingPointError(f"non-finite loss {loss.scalars()}")
+        total, scalars, _ = self._losses(self.network, batch)
+        if not torch.isfinite(total):
+            raise FloatingPointError(f"non-finite loss {scalars}")
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss.total).backward()
+        self.scaler.scale(total).backward()
         self.scaler.unscale_(self.optimizer)
         params = [p for p in self.model.parameters() if p.requires_grad]
         clip = self.config.optim.grad_clip or float("inf")
@@ -152,31 +182,37 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
-        scalars = loss.scalars()
         aerial = batch["view_types"] == int(ViewType.AERIAL)
         scalars["aerial_frames"] = float(aerial.sum(dim=1).float().mean())
         return scalars, grad_norm
 
     @torch.no_grad()
     def validate(self, batches: list[dict[str, Any]]) -> dict[str, float]:
-        """Mean validation loss terms over every rank's windows (sample-weighted)."""
+        """Mean validation loss terms over every rank's windows (sample-weighted).
+
+        For location windows also the location NLL and the median horizontal error of the
+        read-out nadir next to the prior's ("the crop centre"), per platform.
+        """
         self.model.eval()
-        totals = torch.zeros(len(VAL_KEYS) + 1, dtype=torch.float64, device=self.context.device)
+        keys = VAL_KEYS + (("location",) if self.model.config.location_head else ())
+        totals = torch.zeros(len(keys) + 1, dtype=torch.float64, device=self.context.device)
+        errors: dict[str, list[float]] = {}
         for batch in batches:
             batch = to_device(batch, self.context.device)
-            with self.autocast:
-                outputs = self.model(batch["images"], batch["view_types"])
-            scalars = loss_from_outputs(
-                outputs, batch, gt_pose_encoding(batch), self.loss_config
-            ).scalars()
+            _, scalars, outputs = self._losses(self.model, batch)
             n = batch["images"].shape[0]
-            totals += torch.tensor([*(scalars[k] * n for k in VAL_KEYS), n], device=totals.device)
+            totals += torch.tensor([*(scalars[k] * n for k in keys), n], device=totals.device)
+            if "location_logits" in outputs:
+                for name, values in located_errors(outputs, batch).items():
+                    errors.setdefault(name, []).extend(values)
         self.model.train()
         totals = sum_over_ranks(totals, self.context)
         count = float(totals[-1])
         if not count:
             return {}
-        return {k: v / count for k, v in zip(VAL_KEYS, totals[:-1].tolist(), strict=True)}
+        summary = {k: v / count for k, v in zip(keys, totals[:-1].tolist(), strict=True)}
+        medians = {f"{name}_median_m": float(np.median(v)) for name, v in errors.items() if v}
+        return {**summary, **mean_over_ranks(medians, self.context)}
 
     def fit(self, resume: str | Path | None = None) -> TrainResult:
         """Train to run.steps (from `resume` if given); rank 0 writes logs and checkpoints."""
@@ -184,8 +220,8 @@ class Trainer:
         step, curriculum_state, train_seconds = 0, None, 0.0
         if resume is not None:
             step, curriculum_state, train_seconds = self._restore(resume)
-        loader, batches = train_loader(self.config, ctx, curriculum_state)
-        val_batches = validation_batches(self.config, ctx)
+        loader, batches = train_loader(self.config, ctx, self.model.config, curriculum_state)
+        val_batches = validation_batches(self.config, ctx, self.model.config)
         logger = None
         if ctx.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)

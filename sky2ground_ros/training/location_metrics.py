@@ -1,0 +1,36 @@
+"""Held-out location errors of a batch: the read-out nadir against the truth and the prior."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from sky2ground_ros.model.location_head import read_location
+from sky2ground_ros.views import ViewType
+
+PLATFORMS = {ViewType.GROUND: "drive", ViewType.AERIAL: "flight"}
+
+
+def located_errors(outputs: Mapping[str, Any], batch: Mapping[str, Any]) -> dict[str, list[float]]:
+    """Horizontal errors (m) of the anchor camera of every window, keyed by platform.
+
+    ``<platform>`` is the location head's read-out; ``<platform>_prior`` the crop centre's
+    (the prior), the baseline a location head must beat.
+    """
+    errors: dict[str, list[float]] = {}
+    logits = outputs["location_logits"]
+    for b in range(logits.shape[0]):
+        platform = PLATFORMS[ViewType(int(batch["view_types"][b, 0]))]
+        cell_m = float(outputs["location_cell_m"][b])
+        truth = batch["nadir_m"][b, 0].double().cpu().numpy()
+        prior = float(batch["prior_error_m"][b])
+        if bool(outputs["location_valid"][b, 0]):
+            reading = read_location(logits[b, 0].detach().cpu(), cell_m)
+            error = float(np.hypot(reading.east_m - truth[0], reading.south_m - truth[1]))
+        else:
+            error = prior  # no map: the localizer would stay at the prior
+        errors.setdefault(platform, []).append(error)
+        errors.setdefault(f"{platform}_prior", []).append(prior)
+    return errors
