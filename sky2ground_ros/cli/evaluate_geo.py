@@ -37,6 +37,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="M",
         help="checkpoint path, 'oracle' or 'classical' (several: one side-by-side table)",
     )
+    parser.add_argument(
+        "--sim3",
+        nargs="+",
+        default=[],
+        metavar="M",
+        help="checkpoint(s) with a location head to run also through the Sim(3) path "
+        "(localization_mode sim3, the paper's mode), as extra rows",
+    )
     parser.add_argument("--platform", default="both", choices=["flight", "drive", "both"])
     parser.add_argument("--scenes", type=int, default=4, help="held-out scenes per platform")
     parser.add_argument(
@@ -74,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--duration must be at least {MIN_DURATION_S:g} s (one window)")
         seeds = list(range(args.seed_base, args.seed_base + args.scenes))
         check_geo_eval_seeds(seeds)
-        methods = parse_methods(args.model, args.device)
+        methods = parse_methods(args.model, args.device, args.sim3)
         platforms = PLATFORMS if args.platform == "both" else (args.platform,)
         specs = [ScenarioSpec(p, seed, args.duration) for p in platforms for seed in seeds]
         for spec in specs:
@@ -86,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         methods, specs, args.data, node_parameters(), progress=not args.no_progress
     )
     context = {
-        "models": list(args.model),
+        "models": list(args.model) + [f"{m} (sim3)" for m in args.sim3],
         "seeds": seeds,
         "platforms": list(platforms),
         "duration_s": args.duration,

@@ -29,6 +29,8 @@ class Method:
     kind: str
     """'oracle', 'classical' or 'model'."""
     model: SkyNet | None = field(default=None, repr=False)
+    mode: str = "auto"
+    """The localizer's localization_mode for a model (sim3 forces the Sim(3) path)."""
 
     def backend(self, scenario: Scenario) -> SkyNet | Predictor:
         """What the localizer runs on this scenario."""
@@ -44,11 +46,17 @@ class Method:
         """The node parameters this method runs with."""
         if self.kind == CLASSICAL:
             return {**base, "image_size": CLASSICAL_IMAGE_SIZE}
+        if self.model is not None and self.model.config.location_head:
+            size = self.model.config.location_image_size
+            return {**base, "image_size": size, "localization_mode": self.mode}
         return dict(base)
 
 
-def parse_methods(names: list[str], device: str = "cpu") -> list[Method]:
-    """Methods from ``--model`` values; ValueError (one line) for a missing or bad checkpoint."""
+def parse_methods(
+    names: list[str], device: str = "cpu", sim3: list[str] | None = None
+) -> list[Method]:
+    """Methods from ``--model`` (and ``--sim3``) values; ValueError (one line) for a missing
+    or bad checkpoint, or a --sim3 checkpoint without a location head."""
     if not names:
         raise ValueError("name at least one --model (a checkpoint, oracle or classical)")
     methods = []
@@ -57,14 +65,24 @@ def parse_methods(names: list[str], device: str = "cpu") -> list[Method]:
             methods.append(Method(name, name))
             continue
         path = Path(name)
-        if not path.is_file():
-            raise ValueError(f"no model file {path}")
-        try:
-            model = load_model(path, device)
-        except WeightsError as error:
-            raise ValueError(str(error).splitlines()[0]) from error
-        methods.append(Method(path.name, "model", model))
+        methods.append(Method(path.name, "model", _load(path, device)))
+    for name in sim3 or []:
+        path = Path(name)
+        model = _load(path, device)
+        if not model.config.location_head:
+            raise ValueError(f"{path} has no location head: it runs the Sim(3) path already")
+        methods.append(Method(f"{path.name} (sim3)", "model", model, mode="sim3"))
     labels = [m.label for m in methods]
     if len(set(labels)) != len(labels):
         raise ValueError(f"--model names the same method twice: {labels}")
     return methods
+
+
+def _load(path: Path, device: str) -> SkyNet:
+    """A checkpoint, or ValueError in one line."""
+    if not path.is_file():
+        raise ValueError(f"no model file {path}")
+    try:
+        return load_model(path, device)
+    except WeightsError as error:
+        raise ValueError(str(error).splitlines()[0]) from error

@@ -118,10 +118,20 @@ def build_curriculum(config: TrainConfig, num_scenes: int, world_size: int) -> C
         seed=config.run.seed,
         progressive_views=cur.pvs,
         camera_curriculum=cur.cacs,
-        fixed_counts=None if cur.pvs else data.counts(),
+        fixed_counts=None if cur.pvs else _fixed_counts(config),
         pvs_options={"ground_share": cur.pvs_ground_share},
         cacs_options={"start_width": cur.cacs_start_width},
     )
+
+
+def _fixed_counts(config: TrainConfig) -> dict[ViewType, int]:
+    """The view mix without P-VS (location windows: cameras, then crops; the dataset draws
+    which platform)."""
+    data = config.data
+    if config.model.location_head:
+        cameras = data.location_cameras
+        return {ViewType.GROUND: cameras, ViewType.SATELLITE: data.num_frames - cameras}
+    return data.counts()
 
 
 def train_loader(

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from sky2ground_ros.model.location_head import INVALID_LOGIT
 from sky2ground_ros.views import ViewType
 
 POSE_ENCODING_DIM = 9
@@ -290,23 +291,31 @@ def location_loss(
     """NLL of the truth under the location head's distribution, trilinear in (heading, y, x).
 
     The target spreads over the 8 grid points around the true heading and nadir (headings wrap),
-    so sub-cell positions are supervised; cameras whose nadir is off the canvas, or that saw
-    too little ground to have a map (``valid`` False), do not count.
+    so sub-cell positions are supervised; cameras whose nadir is off the canvas, whose template
+    misses the imagery there, or that saw too little ground to have a map (``valid`` False)
+    do not count.
     """
     headings, rows, cols = logits.shape[2:]
     bins, row, col = location_targets(nadir_m, heading, cell_m, headings)
-    usable = valid & (row >= 0) & (row <= rows - 1) & (col >= 0) & (col <= cols - 1)
-    if not bool(usable.any()):
-        return LocationLoss(_zero(logits), usable.sum())
-    log_p = torch.log_softmax(logits[usable].flatten(1), dim=1)
-    b, r, c = bins[usable], row[usable], col[usable]
+    inside = valid & (row >= 0) & (row <= rows - 1) & (col >= 0) & (col <= cols - 1)
+    if not bool(inside.any()):
+        return LocationLoss(_zero(logits), inside.sum())
+    flat = logits[inside].flatten(1)
+    b, r, c = bins[inside], row[inside], col[inside]
     b0, r0, c0 = b.floor(), r.floor().clamp(max=rows - 2), c.floor().clamp(max=cols - 2)
     fb, fr, fc = b - b0, r - r0, c - c0
-    nll = torch.zeros_like(b)
+    corners, weights = [], []
     for db, wb in ((0, 1 - fb), (1, fb)):
         k = torch.remainder(b0 + db, headings).long()
         for dr, wr in ((0, 1 - fr), (1, fr)):
             for dc, wc in ((0, 1 - fc), (1, fc)):
-                index = (k * rows + (r0 + dr).long()) * cols + (c0 + dc).long()
-                nll = nll - wb * wr * wc * log_p.gather(1, index[:, None])[:, 0]
+                corners.append((k * rows + (r0 + dr).long()) * cols + (c0 + dc).long())
+                weights.append(wb * wr * wc)
+    index, weight = torch.stack(corners, 1), torch.stack(weights, 1)
+    # a truth whose template misses the imagery (e.g. a footprint off the canvas) has no score
+    usable = (flat.gather(1, index) > INVALID_LOGIT / 2).all(1)
+    if not bool(usable.any()):
+        return LocationLoss(_zero(logits), usable.sum())
+    log_p = torch.log_softmax(flat[usable], dim=1)
+    nll = -(weight[usable] * log_p.gather(1, index[usable])).sum(1)
     return LocationLoss(nll.mean(), usable.sum())

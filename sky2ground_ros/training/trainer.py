@@ -43,6 +43,7 @@ from sky2ground_ros.training.distributed import (
     sum_over_ranks,
 )
 from sky2ground_ros.training.initialise import build_model
+from sky2ground_ros.training.location_curve import plot_location_curve
 from sky2ground_ros.training.location_metrics import located_errors
 from sky2ground_ros.training.losses import (
     CameraLossConfig,
@@ -261,6 +262,8 @@ class Trainer:
                 last_val = self.validate(val_batches)
                 if logger is not None:
                     logger.log("val", step, last_val)
+                    if self.model.config.location_head:
+                        plot_location_curve(self.out_dir)
             if step % run.checkpoint_every == 0 or step == run.steps:
                 elapsed = train_seconds + time.perf_counter() - segment_start
                 if ctx.is_main:

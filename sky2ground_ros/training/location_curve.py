@@ -1,0 +1,71 @@
+"""The location head's learning curve: held-out median error vs CPU-minutes, per platform.
+
+Read from a run's val.csv (``<platform>_median_m`` and ``<platform>_prior_median_m``, written
+by `Trainer.validate`) and metrics.csv (``elapsed_s``, training time summed over resumed
+segments), so the curve of a run that was stopped and resumed is one line.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+CURVE_PNG = "location_curve.png"
+PLATFORMS = ("drive", "flight")
+
+
+def read_rows(path: Path) -> list[dict[str, float]]:
+    """A metrics CSV as float rows (empty cells skipped)."""
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [
+            {k: float(v) for k, v in row.items() if v not in ("", None)}
+            for row in csv.DictReader(handle)
+        ]
+
+
+def curve_points(run_dir: str | Path) -> dict[str, np.ndarray]:
+    """Per platform an (n, 3) array of (CPU-minutes, head median m, prior median m)."""
+    run = Path(run_dir)
+    train = read_rows(run / "metrics.csv")
+    val = read_rows(run / "val.csv")
+    steps = np.array([row["step"] for row in train if "elapsed_s" in row])
+    elapsed = np.array([row["elapsed_s"] for row in train if "elapsed_s" in row])
+    points: dict[str, np.ndarray] = {}
+    for platform in PLATFORMS:
+        rows = [r for r in val if f"{platform}_median_m" in r]
+        if not rows or not len(steps):
+            continue
+        minutes = np.interp([r["step"] for r in rows], steps, elapsed) / 60.0
+        head = [r[f"{platform}_median_m"] for r in rows]
+        prior = [r[f"{platform}_prior_median_m"] for r in rows]
+        points[platform] = np.column_stack([minutes, head, prior])
+    return points
+
+
+def plot_location_curve(run_dir: str | Path, path: str | Path | None = None) -> Path | None:
+    """Save the curve PNG (default: <run>/location_curve.png); None before any validation."""
+    points = curve_points(run_dir)
+    if not points:
+        return None
+    figure = Figure(figsize=(9.0, 3.8), layout="constrained")
+    axes = figure.subplots(1, len(PLATFORMS), squeeze=False)[0]
+    for ax, platform in zip(axes, PLATFORMS, strict=True):
+        ax.set_title(f"held-out {platform}s")
+        ax.set_xlabel("training CPU-minutes")
+        ax.set_ylabel("median horizontal error (m)")
+        ax.grid(alpha=0.3)
+        if platform not in points:
+            continue
+        data = points[platform]
+        ax.plot(data[:, 0], data[:, 1], "o-", label="location head (map peak)")
+        ax.plot(data[:, 0], data[:, 2], "--", color="grey", label="crop centre (the prior)")
+        ax.set_ylim(bottom=0)
+        ax.legend()
+    out = Path(path) if path is not None else Path(run_dir) / CURVE_PNG
+    figure.savefig(out, dpi=110)
+    return out
