@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from sky2ground_ros.cli.main import main
 from sky2ground_ros.data.seeds import GEO_EVAL_SEED_BASE
@@ -19,6 +20,8 @@ from sky2ground_ros.geo_evaluation.methods import parse_methods
 from sky2ground_ros.geo_evaluation.metrics import summarise
 from sky2ground_ros.geo_evaluation.run import evaluate_scenario
 from sky2ground_ros.geo_evaluation.scenarios import ScenarioSpec, load_or_build
+from sky2ground_ros.model import SkyNet, get_config
+from sky2ground_ros.model.weights import save_weights
 from sky2ground_ros.replay.bag_reader import BagReader
 from sky2ground_ros.replay.discovery import ReplayOptions, resolve
 from sky2ground_ros.replay.node_parameters import node_parameters
@@ -118,6 +121,26 @@ def test_cli_writes_one_side_by_side_report(data_root: Path, tmp_path: Path) -> 
     assert (out / "report.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_a_location_head_checkpoint_runs_on_the_map_or_through_the_sim3(
+    data_root: Path, tmp_path: Path
+) -> None:
+    torch.manual_seed(0)
+    model = SkyNet(get_config("tiny", location_head=True))
+    path = save_weights(model, tmp_path / "located.safetensors")
+    on_map, sim3 = parse_methods([str(path)], sim3=[str(path)])
+    assert sim3.label == "located.safetensors (sim3)"
+    spec = ScenarioSpec("flight", SEED, DURATION_S)
+    located = run(data_root, on_map, spec, tmp_path / "map")
+    registered = run(data_root, sim3, spec, tmp_path / "sim3")
+    assert len(located) == len(registered) == 18
+    assert "registration" not in {e.category for e in located}  # no Sim(3) on the map path
+    assert "registration" in {e.category for e in registered}
+
+
+def plain_weights(tmp_path: Path) -> Path:
+    return save_weights(SkyNet(get_config("tiny")), tmp_path / "plain.safetensors")
+
+
 def corrupt_weights(tmp_path: Path) -> Path:
     path = tmp_path / "broken.safetensors"
     path.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
@@ -129,6 +152,7 @@ def corrupt_weights(tmp_path: Path) -> Path:
     [
         (["--model", "missing.safetensors"], "no model file"),
         (["--model", "CORRUPT"], "broken.safetensors"),
+        (["--model", "oracle", "--sim3", "PLAIN"], "has no location head"),
         (["--model", "oracle", "--scenes", "0"], "--scenes must be at least 1"),
         (["--model", "oracle", "--seed-base", "0"], "are not held out"),
         (["--model", "oracle", "--seed-base", "5998", "--scenes", "4"], "are not held out"),
@@ -138,7 +162,8 @@ def corrupt_weights(tmp_path: Path) -> Path:
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     extra: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    extra = [str(corrupt_weights(tmp_path)) if a == "CORRUPT" else a for a in extra]
+    named = {"CORRUPT": corrupt_weights, "PLAIN": plain_weights}
+    extra = [str(named[a](tmp_path)) if a in named else a for a in extra]
     out, data = tmp_path / "out", tmp_path / "data"
     argv = ["evaluate-geo", *extra, "--out", str(out), "--data", str(data), "--no-progress"]
     assert main(argv) == 2

@@ -3,7 +3,8 @@
 The window is built by the localizer itself (tiles from an orthophoto GeoTIFF through the
 tile service, the crop generator, level frames and heights from odometry and the mount), so
 the training labels and the localizer's read-out must agree on every convention: canvas
-georeference, cell centres, heading, height and the base's lever arm.
+georeference, cell centres, heading, height and the base's lever arm. The depth lift places
+pixels by the model's own depth, so the depth head learns the window's depth alongside.
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ from sky2ground_ros.localizer.prior import GeoPrior
 from sky2ground_ros.model import SkyNet, get_config
 from sky2ground_ros.replay.make_bag import BagSpec, platform_for, scene_renderer
 from sky2ground_ros.tiles.service import TileService
-from sky2ground_ros.training.losses import location_loss
+from sky2ground_ros.training.losses import depth_loss, location_loss
 
 SIZE = 84
 SEED = 5000
-STEPS = 150
+STEPS = 250
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +54,14 @@ def one_window(renderer, origin: LocalENU, platform_name: str, t: float = 3.0):
     K = intrinsics_from_hfov(SIZE, SIZE, platform.hfov_deg)
     T_map_camera = T_map_base @ platform.camera_in_base
     camera = PinholeCamera(K, inverse(T_map_camera)[:3], SIZE, SIZE)
-    image = np.round(renderer.render(camera).rgb * 255).astype(np.uint8)
+    rendered = renderer.render(camera)
+    image = np.round(rendered.rgb * 255).astype(np.uint8)
     frames = [FrameSet(t, [image], [K], ["cam"], odom=T_map_base)]
     offset = np.array([6.0, -4.0])  # a GNSS-like prior
     lat, lon, alt = origin.to_geodetic(*(T_map_base[:2, 3] + offset), T_map_base[2, 3])
     prior = GeoPrior(float(lat), float(lon), t, "gnss", float(alt))
     mounts = {"cam": CameraMount(platform.view_type, platform.camera_in_base)}
-    return WindowRequest(frames, prior, mounts), T_map_base, T_map_camera
+    return WindowRequest(frames, prior, mounts), T_map_base, T_map_camera, rendered.depth
 
 
 @pytest.mark.parametrize("platform_name", ["drive", "flight"])
@@ -70,7 +72,7 @@ def test_location_head_overfits_one_window_to_under_a_metre(scene, platform_name
     model = SkyNet(get_config("tiny", location_head=True, location_image_size=SIZE))
     service = TileService.open(orthophoto)
     localizer = Localizer(model, service.get_tiles, LocalizerConfig(image_size=SIZE), origin)
-    request, T_map_base, T_map_camera = one_window(renderer, origin, platform_name)
+    request, T_map_base, T_map_camera, depth = one_window(renderer, origin, platform_name)
 
     prepared = localizer.prepare(request)
     window = prepared.crops
@@ -82,6 +84,10 @@ def test_location_head_overfits_one_window_to_under_a_metre(scene, platform_name
     nadir = torch.tensor([[[T_map_camera[0, 3] - west, north - T_map_camera[1, 3]]]])
     R = T_map_camera[:3, :3] @ window.cameras[0].level_from_camera.T
     heading = torch.tensor([[math.atan2(R[1, 0], R[0, 0])]])
+    # the depth lift places pixels by the model's depth: learn it too (any scale will do)
+    depth = torch.from_numpy(depth / np.median(depth[depth > 0])).float()
+    gt_depth = torch.zeros(1, len(prepared.view_types), SIZE, SIZE)
+    gt_depth[0, 0] = depth
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.0)
     model.train()
@@ -90,8 +96,9 @@ def test_location_head_overfits_one_window_to_under_a_metre(scene, platform_name
         loss = location_loss(
             out["location_logits"], out["location_valid"], out["location_cell_m"], nadir, heading
         )
+        depth_term = depth_loss(out["depth"], out["depth_conf"], gt_depth).total
         optimizer.zero_grad()
-        loss.total.backward()
+        (loss.total + depth_term).backward()
         optimizer.step()
     model.eval()
 

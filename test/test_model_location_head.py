@@ -17,6 +17,7 @@ from sky2ground_ros.model.location_head import (
     assemble_canvas,
     bev_templates,
     correlate,
+    lifted_templates,
 )
 
 SIZE = 84
@@ -78,13 +79,23 @@ def crop_views(field: Field, plan: CropPlan, west: float, north: float) -> torch
     return torch.stack(views)
 
 
+def plane_depth(level_from_camera: torch.Tensor, height: float, K: torch.Tensor) -> torch.Tensor:  # noqa: N803
+    """[84, 84] z-depth of the ground plane (0 above the horizon), in arbitrary units."""
+    index = torch.arange(SIZE, dtype=torch.float32)
+    v, u = torch.meshgrid(index, index, indexing="ij")
+    rays = torch.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], torch.ones_like(u)], -1)
+    down = -(rays @ level_from_camera.T)[..., 2]
+    return torch.where(down > 1e-3, height / down.clamp(min=1e-3), 0.0) / 7.3
+
+
+@pytest.mark.parametrize("lift", ["ground", "depth"])
 @pytest.mark.parametrize(
     ("height", "pitch", "gsd", "spacing", "hfov"),
     [(1.7, 4.0, 1.0, 3.0, 70.0), (250.0, 50.0, 4.0, 12.0, 50.0)],
     ids=["drive", "flight"],
 )
 def test_correlation_finds_the_camera_on_an_exact_field(
-    height: float, pitch: float, gsd: float, spacing: float, hfov: float
+    height: float, pitch: float, gsd: float, spacing: float, hfov: float, lift: str
 ) -> None:
     plan = CropPlan(gsd_m=gsd)
     field = Field(8, spacing, 3 * plan.canvas_m)
@@ -99,9 +110,12 @@ def test_correlation_finds_the_camera_on_an_exact_field(
         F.normalize(crop_views(field, plan, west, north), dim=1)[None], imagery, 2, 56, SIZE, 2
     )
     cell = 2 * gsd
-    templates, masks, shifts = bev_templates(
-        camera[None], K[None], axes[None], torch.tensor([height]), (SIZE, SIZE), cell, 36, 25
-    )
+    args = (K[None], axes[None], torch.tensor([height]), (SIZE, SIZE), cell, 36, 25)
+    if lift == "ground":
+        templates, masks, shifts = bev_templates(camera[None], *args)
+    else:  # scale-free depth: the lift recovers metres from the near ground plane
+        depth = plane_depth(axes, height, K)[None]
+        templates, masks, shifts = lifted_templates(camera[None], depth, *args)
     scores, ok = correlate(canvas[0], covered[0], templates, masks, shifts)
     scores = torch.where(ok, scores, -2.0)[0]
     best = int(scores.argmax())
@@ -133,8 +147,9 @@ def window_geometry(cameras: int = 2) -> LocationGeometry:
     )
 
 
-def test_skynet_location_outputs_and_msa_still_isolates_the_cameras() -> None:
-    model = tiny_location_model()
+@pytest.mark.parametrize("lift", ["ground", "depth"])
+def test_skynet_location_outputs_and_msa_still_isolates_the_cameras(lift: str) -> None:
+    model = tiny_location_model(location_lift=lift)
     generator = torch.Generator().manual_seed(1)
     images = torch.rand(1, 6, 3, SIZE, SIZE, generator=generator)
     types = torch.tensor([[0, 0, 2, 2, 2, 2]])
@@ -144,7 +159,8 @@ def test_skynet_location_outputs_and_msa_still_isolates_the_cameras() -> None:
         other[:, 2:] = torch.rand(1, 4, 3, SIZE, SIZE, generator=generator)
         changed = model(other, types, geometry=window_geometry())
     assert out["location_logits"].shape == (1, 2, 36, 70, 70)
-    assert bool(out["location_valid"].all())
+    if lift == "ground":  # untrained depth may put every pixel in a few cells
+        assert bool(out["location_valid"].all())
     for key in ("pose_enc", "depth"):  # MSA: camera predictions ignore the satellite crops
         torch.testing.assert_close(out[key][:, :2], changed[key][:, :2])
     assert not torch.allclose(out["location_logits"], changed["location_logits"])

@@ -452,15 +452,24 @@ class Localizer:
             np.abs(prediction.intrinsics[newest_frames, 0, 0] / known_focal - 1.0).max()
         )
         reason = gate_rejection(self.config.gate, fit, covariance, newest_conf, focal_error)
-        if reason is not None:
-            raise RejectedWindowError("gate", reason)
+        return self._smoothed(request, T_map_base, covariance, reason), fit, newest_conf
 
+    def _smoothed(
+        self,
+        request: WindowRequest,
+        T_map_base: np.ndarray,  # noqa: N803 - a pose, as everywhere in the localizer
+        covariance: np.ndarray,
+        gate_reason: str | None,
+    ) -> PoseEstimate:
+        """The smoother's pose after a fix that passed its gate (else `RejectedWindowError`)."""
+        if gate_reason is not None:
+            raise RejectedWindowError("gate", gate_reason)
         quaternion = Rotation.from_matrix(T_map_base[:3, :3]).as_quat()
         fix = PoseEstimate(request.stamp, T_map_base[:3, 3].copy(), quaternion, covariance)
-        smoothed = self._smoother.update(fix, newest.odom)
+        smoothed = self._smoother.update(fix, request.frames[-1].odom)
         if smoothed is None:
             raise RejectedWindowError("jump", "pose jumped beyond the smoother's gate")
-        return smoothed, fit, newest_conf
+        return smoothed
 
     def geolocate_on_map(
         self, request: WindowRequest, prepared: PreparedWindow, prediction: WindowPrediction
@@ -498,14 +507,7 @@ class Localizer:
         T_map_base, covariance = _fuse(estimates)
         mass = min(masses)
         reason = location_rejection(self.config, covariance, mass)
-        if reason is not None:
-            raise RejectedWindowError("gate", reason)
-        quaternion = Rotation.from_matrix(T_map_base[:3, :3]).as_quat()
-        fix = PoseEstimate(request.stamp, T_map_base[:3, 3].copy(), quaternion, covariance)
-        smoothed = self._smoother.update(fix, newest.odom)
-        if smoothed is None:
-            raise RejectedWindowError("jump", "pose jumped beyond the smoother's gate")
-        return smoothed, len(estimates), mass
+        return self._smoothed(request, T_map_base, covariance, reason), len(estimates), mass
 
     def _localize(self, request: WindowRequest, result: LocalizationResult) -> None:
         """Fill ``result`` stage by stage with timings; a rejection stops at its stage."""

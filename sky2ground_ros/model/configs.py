@@ -41,6 +41,9 @@ class SkyNetConfig:
     """Side of a camera's bird's-eye template in canvas cells (odd)."""
     location_stride: int = 2
     """Crop pixels per canvas cell."""
+    location_lift: str = "depth"
+    """How camera pixels reach the bird's-eye view: 'depth' (the DPT depth, scaled by the
+    ground plane) or 'ground' (a ground-plane homography)."""
     location_image_size: int = 84
     """Side of the camera frames and crops the location head is trained and run at."""
     location_grid: int = 2

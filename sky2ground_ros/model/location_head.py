@@ -38,6 +38,13 @@ MIN_TEMPLATE_CELLS = 8
 MIN_DEPTH_M = 0.5
 FOOTPRINT_RAYS = 12
 """Rays per image side used to find the camera's ground footprint."""
+LIFTS = ("depth", "ground")
+"""How camera pixels reach the bird's-eye view: predicted depth, or the ground plane."""
+NEAR_GROUND = 0.3
+"""Depth lift: the nearest fraction of the ground-plane pixels, where the plane holds (a
+drive's road, a flight's whole view), sets the depth's metric scale."""
+SPLAT_MIN_WEIGHT = 0.05
+"""Depth lift: a template cell needs this much splatted weight to count."""
 
 
 @dataclass(frozen=True)
@@ -112,11 +119,20 @@ class LocationHead(nn.Module):
     """Descriptors for both views, bird's-eye templates and their correlation with the canvas."""
 
     def __init__(
-        self, in_channels: int, dim: int, headings: int, template_cells: int, stride: int
+        self,
+        in_channels: int,
+        dim: int,
+        headings: int,
+        template_cells: int,
+        stride: int,
+        lift: str = "depth",
     ) -> None:
         super().__init__()
         if template_cells % 2 == 0 or headings < 4 or stride < 1:
             raise ValueError("template_cells must be odd, headings >= 4 and stride >= 1")
+        if lift not in LIFTS:
+            raise ValueError(f"lift must be one of {LIFTS}, not {lift!r}")
+        self.lift = lift
         self.headings = headings
         self.template_cells = template_cells
         self.stride = stride
@@ -130,8 +146,13 @@ class LocationHead(nn.Module):
         images: torch.Tensor,
         num_satellite: int,
         geometry: LocationGeometry,
+        depth: torch.Tensor | None = None,
     ) -> LocationOutput:
-        """DPT features [B, S, C, h, w] and images [B, S, 3, H, W] (satellite frames last)."""
+        """DPT features [B, S, C, h, w] and images [B, S, 3, H, W] (satellite frames last).
+
+        ``depth`` [B, N, H, W]: the model's (scene-normalised) depth of the camera frames,
+        which the ``depth`` lift needs.
+        """
         batch, frames = images.shape[:2]
         cameras = frames - num_satellite
         if num_satellite != geometry.grid**2:
@@ -151,17 +172,30 @@ class LocationHead(nn.Module):
         )
         cell_m = geometry.gsd_m * self.stride
         logits, valid = [], []
+        image_hw = (images.shape[-2], images.shape[-1])
+        if self.lift == "depth" and depth is None:
+            raise ValueError("the depth lift needs the camera frames' depth")
         for b in range(batch):
-            templates, masks, shifts = bev_templates(
-                camera[b],
-                geometry.intrinsics[b],
-                geometry.level_from_camera[b],
-                geometry.height_m[b],
-                (images.shape[-2], images.shape[-1]),
-                float(cell_m[b]),
-                self.headings,
-                self.template_cells,
-            )
+            args = (geometry.intrinsics[b], geometry.level_from_camera[b], geometry.height_m[b])
+            if self.lift == "depth":
+                templates, masks, shifts = lifted_templates(
+                    camera[b],
+                    depth[b].detach(),
+                    *args,
+                    image_hw,
+                    float(cell_m[b]),
+                    self.headings,
+                    self.template_cells,
+                )
+            else:
+                templates, masks, shifts = bev_templates(
+                    camera[b],
+                    *args,
+                    image_hw,
+                    float(cell_m[b]),
+                    self.headings,
+                    self.template_cells,
+                )
             scores, ok = correlate(canvas[b], covered[b], templates, masks, shifts)
             logits.append(torch.where(ok, scores * self.log_temperature.exp(), INVALID_LOGIT))
             valid.append(masks.flatten(2).sum(-1).amin(-1) >= MIN_TEMPLATE_CELLS)
@@ -286,6 +320,88 @@ def bev_templates(
     maskf = mask.to(dtype)
     templates = F.normalize(templates, dim=2) * maskf[:, :, None]
     return templates, maskf, shift
+
+
+def lifted_templates(
+    descriptors: torch.Tensor,
+    depth: torch.Tensor,
+    intrinsics: torch.Tensor,
+    level_from_camera: torch.Tensor,
+    height_m: torch.Tensor,
+    image_hw: tuple[int, int],
+    cell_m: float,
+    headings: int,
+    cells: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Bird's-eye templates of N cameras from their depth: every pixel's descriptor splatted
+    (bilinearly) at the horizontal position of its 3D point, for every heading.
+
+    The depth is scene-normalised; its metric scale per camera is the median ratio of the
+    ground-plane depth to it over the nearest ground pixels (`NEAR_GROUND`). Facades then
+    land on the building outlines the crops show from above, which a ground-plane homography
+    smears out.
+    Same outputs as `bev_templates`.
+    """
+    count, dim, h, w = descriptors.shape
+    device, dtype = descriptors.device, descriptors.dtype
+    height, width = image_hw
+    reach = cells * cell_m
+    vs = torch.arange(h, device=device, dtype=dtype) * (height - 1) / max(h - 1, 1)
+    us = torch.arange(w, device=device, dtype=dtype) * (width - 1) / max(w - 1, 1)
+    vv, uu = torch.meshgrid(vs, us, indexing="ij")
+    pixels = torch.stack([uu, vv, torch.ones_like(uu)], dim=-1).reshape(-1, 3)
+    rays = torch.einsum("nij,pj->npi", torch.linalg.inv(intrinsics), pixels)  # z = 1
+    level = torch.einsum("nij,npj->npi", level_from_camera, rays)
+    sampled = F.interpolate(depth[:, None], size=(h, w), mode="bilinear", align_corners=True)
+    predicted = sampled.reshape(count, -1)
+    down = -level[..., 2]
+    plane = height_m[:, None] / down.clamp(min=1e-6)  # z-depth of the ground plane
+    plane_range = plane * level[..., :2].norm(dim=-1)
+    on_ground = (down > 1e-6) & (plane_range <= reach) & (predicted > 0)
+    ranges = torch.where(on_ground, plane_range, torch.nan)
+    nearest = torch.nanquantile(ranges, NEAR_GROUND, dim=1, keepdim=True).nan_to_num(-1.0)
+    near = on_ground & (plane_range <= nearest)
+    ratio = torch.where(near, plane / predicted.clamp(min=1e-9), torch.nan)
+    scale = torch.nanmedian(ratio, dim=1).values.nan_to_num(0.0)
+    points = level * (scale[:, None] * predicted)[..., None]
+    ground = points[..., :2]
+    keep = (ground.norm(dim=-1) <= reach) & (predicted > 0) & (scale[:, None] > 0)
+    weight = keep.to(dtype)
+    centre = (ground * weight[..., None]).sum(1) / weight.sum(1, keepdim=True).clamp(min=1.0)
+    angles = torch.arange(headings, device=device, dtype=dtype) * (2 * math.pi / headings)
+    cos, sin = angles.cos()[None, :, None], angles.sin()[None, :, None]
+    east = cos * ground[:, None, :, 0] - sin * ground[:, None, :, 1]  # [N, T, P]
+    north = sin * ground[:, None, :, 0] + cos * ground[:, None, :, 1]
+    centre_e = cos[..., 0] * centre[:, None, 0] - sin[..., 0] * centre[:, None, 1]
+    centre_n = sin[..., 0] * centre[:, None, 0] + cos[..., 0] * centre[:, None, 1]
+    shift = torch.stack([torch.round(-centre_n / cell_m), torch.round(centre_e / cell_m)], -1)
+    half = (cells - 1) / 2
+    col = east / cell_m - shift[..., 1, None] + half
+    row = -north / cell_m - shift[..., 0, None] + half
+    c0, r0 = col.floor(), row.floor()
+    values = descriptors.flatten(2).transpose(1, 2)  # [N, P, D]
+    total = descriptors.new_zeros(count, headings * cells * cells, dim)
+    mass = descriptors.new_zeros(count, headings * cells * cells)
+    base = (torch.arange(headings, device=device) * cells * cells)[None, :, None]
+    for dr in (0, 1):
+        for dc in (0, 1):
+            r, c = r0 + dr, c0 + dc
+            share = (1 - (row - r).abs()) * (1 - (col - c).abs()) * weight[:, None]
+            inside = (r >= 0) & (r <= cells - 1) & (c >= 0) & (c <= cells - 1) & (share > 0)
+            share = torch.where(inside, share, 0.0)
+            index = base + r.clamp(0, cells - 1).long() * cells + c.clamp(0, cells - 1).long()
+            for n in range(count):
+                flat = index[n].reshape(-1)
+                total[n].index_add_(
+                    0, flat, (share[n][..., None] * values[n][None]).reshape(-1, dim)
+                )
+                mass[n].index_add_(0, flat, share[n].reshape(-1))
+    mask = (mass > SPLAT_MIN_WEIGHT).to(dtype).reshape(count, headings, cells, cells)
+    templates = (total / mass.clamp(min=1e-6)[..., None]).reshape(
+        count, headings, cells, cells, dim
+    )
+    templates = F.normalize(templates.permute(0, 1, 4, 2, 3), dim=2) * mask[:, :, None]
+    return templates, mask, shift
 
 
 def footprint_centre(

@@ -66,6 +66,7 @@ class SkyNet(nn.Module):
                 config.location_headings,
                 config.location_template,
                 config.location_stride,
+                config.location_lift,
             )
             if config.location_head
             else None
@@ -137,7 +138,10 @@ class SkyNet(nn.Module):
                 "depth_conf": depth_conf,
             }
             if self.location_head is not None and geometry is not None and num_satellite:
-                location = self.location_head(features, images, num_satellite, geometry)
+                cameras = frames - num_satellite
+                location = self.location_head(
+                    features, images, num_satellite, geometry, depth[:, :cameras, ..., 0]
+                )
                 outputs["location_logits"] = location.logits
                 outputs["location_valid"] = location.valid
                 outputs["location_cell_m"] = location.cell_m

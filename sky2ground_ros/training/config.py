@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from sky2ground_ros.model.configs import CONFIG_NAMES, get_config
+from sky2ground_ros.model.location_head import LIFTS
 from sky2ground_ros.views import ViewType
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -41,6 +42,8 @@ class ModelSection:
     """Freeze the GAS encoder (paper: when initialised from VGGT); needs init_from."""
     location_head: bool = False
     """Add the location head; training samples are then location windows (see data)."""
+    location_lift: str = "depth"
+    """How the location head lifts camera pixels to the bird's-eye view: depth or ground."""
 
 
 @dataclass(frozen=True)
@@ -330,6 +333,8 @@ def _validate(config: TrainConfig, source: str) -> None:
             problems.append("data.view_counts needs a ground or aerial frame (the world frame)")
     trains_satellite = cur.pvs or counts.get(ViewType.SATELLITE, 0) > 0 or model.location_head
     if model.location_head:
+        if model.location_lift not in LIFTS:
+            problems.append(f"model.location_lift must be one of {LIFTS}")
         if height != width:
             problems.append("location windows need a square data.image_size")
         if data.location_cameras < 1 or not 0.0 <= data.flight_fraction <= 1.0:

@@ -50,9 +50,13 @@ def init_from_skynet(model: SkyNet, path: str | Path) -> str:
 
 def model_config(section: ModelSection, image_size: int) -> SkyNetConfig:
     """The run's architecture; a location head runs at the training image size."""
-    extra = (
-        {"location_head": True, "location_image_size": image_size} if section.location_head else {}
-    )
+    extra: dict[str, object] = {}
+    if section.location_head:
+        extra = {
+            "location_head": True,
+            "location_image_size": image_size,
+            "location_lift": section.location_lift,
+        }
     return get_config(section.config, msa=section.msa, sat_stream=section.sat_stream, **extra)
 
 

@@ -1,0 +1,71 @@
+"""`train` with a location head: location windows, held-out errors next to the prior, curve PNG."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from test_training_support import tiny_config
+
+from sky2ground_ros.data.cameras import HelixConfig
+from sky2ground_ros.data.synthetic import SyntheticConfig, generate_dataset
+from sky2ground_ros.model.weights import load_model
+from sky2ground_ros.training.location_curve import CURVE_PNG
+from sky2ground_ros.training.trainer import Trainer
+
+SCENES = SyntheticConfig(
+    size=56,
+    satellite=0,
+    ground=4,
+    helix=HelixConfig(positions=3, altitude_start=400.0, altitude_end=250.0),
+    orthophoto_gsd=2.0,
+)
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("location_scenes")
+    generate_dataset(root, 1, 4, SCENES)
+    return root
+
+
+def test_location_run_reports_held_out_errors_beside_the_prior(
+    scenes: Path, tmp_path: Path
+) -> None:
+    config = tiny_config(
+        scenes,
+        tmp_path / "run",
+        model={"location_head": True},
+        data={
+            "num_frames": 5,
+            "location_cameras": 1,
+            "val_scenes": str(scenes),
+            "val_windows_per_scene": 8,
+        },
+        run={"steps": 4, "batch_size": 1, "val_every": 2, "checkpoint_every": 2},
+    )
+    result = Trainer(config).fit()
+    with (tmp_path / "run" / "val.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["step"]) for r in rows] == [2, 4]
+    for platform in ("drive", "flight"):
+        assert float(rows[-1][f"{platform}_median_m"]) >= 0
+        assert float(rows[-1][f"{platform}_prior_median_m"]) > 0
+    assert float(rows[-1]["location"]) > 0
+    assert (tmp_path / "run" / CURVE_PNG).stat().st_size > 0
+    model = load_model(result.weights)
+    assert model.config.location_head and model.config.location_image_size == 56
+
+
+def test_location_windows_refuse_curricula_that_pick_other_views(scenes: Path, tmp_path: Path):
+    from sky2ground_ros.training.config import ConfigError
+
+    with pytest.raises(ConfigError, match="pvs and cacs"):
+        tiny_config(
+            scenes,
+            tmp_path,
+            model={"location_head": True},
+            data={"num_frames": 5, "location_cameras": 1},
+            curriculum={"pvs": True},
+        )
