@@ -337,9 +337,9 @@ def lifted_templates(
     (bilinearly) at the horizontal position of its 3D point, for every heading.
 
     The depth is scene-normalised; its metric scale per camera is the median ratio of the
-    ground-plane depth to it over the nearest ground pixels (`NEAR_GROUND`). Facades then
-    land on the building outlines the crops show from above, which a ground-plane homography
-    smears out.
+    ground-plane depth to it over the nearest ground pixels (`NEAR_GROUND`), and no ray runs
+    below the plane. Facades then land on the building outlines the crops show from above,
+    which a ground-plane homography smears out beyond them.
     Same outputs as `bev_templates`.
     """
     count, dim, h, w = descriptors.shape
@@ -363,7 +363,11 @@ def lifted_templates(
     near = on_ground & (plane_range <= nearest)
     ratio = torch.where(near, plane / predicted.clamp(min=1e-9), torch.nan)
     scale = torch.nanmedian(ratio, dim=1).values.nan_to_num(0.0)
-    points = level * (scale[:, None] * predicted)[..., None]
+    metric = scale[:, None] * predicted
+    # nothing lies below the ground: a ray ends at the plane at the latest (for a flight, and
+    # for an untrained depth head, that is the homography)
+    metric = torch.where(down > 1e-6, torch.minimum(metric, plane), metric)
+    points = level * metric[..., None]
     ground = points[..., :2]
     keep = (ground.norm(dim=-1) <= reach) & (predicted > 0) & (scale[:, None] > 0)
     weight = keep.to(dtype)
