@@ -284,12 +284,7 @@ def bev_templates(
     height, width = image_hw
     reach = cells * cell_m
     centre = footprint_centre(intrinsics, level_from_camera, height_m, image_hw, reach)
-    angles = torch.arange(headings, device=device, dtype=dtype) * (2 * math.pi / headings)
-    cos, sin = angles.cos(), angles.sin()
-    # box centre (ENU, from the nadir) = R(theta) @ footprint centre, rounded to whole cells
-    east = cos[None] * centre[:, None, 0] - sin[None] * centre[:, None, 1]
-    north = sin[None] * centre[:, None, 0] + cos[None] * centre[:, None, 1]
-    shift = torch.stack([torch.round(-north / cell_m), torch.round(east / cell_m)], dim=-1)
+    cos, sin, shift = heading_boxes(centre, headings, cell_m)
     half = (cells - 1) / 2
     offsets = (torch.arange(cells, device=device, dtype=dtype) - half) * cell_m
     cell_east = shift[..., 1, None, None] * cell_m + offsets[None, None, None, :]
@@ -372,13 +367,10 @@ def lifted_templates(
     keep = (ground.norm(dim=-1) <= reach) & (predicted > 0) & (scale[:, None] > 0)
     weight = keep.to(dtype)
     centre = (ground * weight[..., None]).sum(1) / weight.sum(1, keepdim=True).clamp(min=1.0)
-    angles = torch.arange(headings, device=device, dtype=dtype) * (2 * math.pi / headings)
-    cos, sin = angles.cos()[None, :, None], angles.sin()[None, :, None]
+    cos, sin, shift = heading_boxes(centre, headings, cell_m)
+    cos, sin = cos[None, :, None], sin[None, :, None]
     east = cos * ground[:, None, :, 0] - sin * ground[:, None, :, 1]  # [N, T, P]
     north = sin * ground[:, None, :, 0] + cos * ground[:, None, :, 1]
-    centre_e = cos[..., 0] * centre[:, None, 0] - sin[..., 0] * centre[:, None, 1]
-    centre_n = sin[..., 0] * centre[:, None, 0] + cos[..., 0] * centre[:, None, 1]
-    shift = torch.stack([torch.round(-centre_n / cell_m), torch.round(centre_e / cell_m)], -1)
     half = (cells - 1) / 2
     col = east / cell_m - shift[..., 1, None] + half
     row = -north / cell_m - shift[..., 0, None] + half
@@ -406,6 +398,23 @@ def lifted_templates(
     )
     templates = F.normalize(templates.permute(0, 1, 4, 2, 3), dim=2) * mask[:, :, None]
     return templates, mask, shift
+
+
+def heading_boxes(
+    centre: torch.Tensor, headings: int, cell_m: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """cos / sin [T] of every heading and each template box's centre offset from the nadir.
+
+    The box centre (ENU, from the nadir) is R(theta) @ the footprint centre [N, 2], rounded
+    to whole cells: [N, T, 2] as (rows south, columns east).
+    """
+    angles = torch.arange(headings, device=centre.device, dtype=centre.dtype)
+    angles = angles * (2 * math.pi / headings)
+    cos, sin = angles.cos(), angles.sin()
+    east = cos[None] * centre[:, None, 0] - sin[None] * centre[:, None, 1]
+    north = sin[None] * centre[:, None, 0] + cos[None] * centre[:, None, 1]
+    shift = torch.stack([torch.round(-north / cell_m), torch.round(east / cell_m)], dim=-1)
+    return cos, sin, shift
 
 
 def footprint_centre(
