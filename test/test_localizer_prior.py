@@ -28,6 +28,13 @@ def test_valid_fix() -> None:
     assert validate_fix(47.0, 8.5, 2, 3.0) == GeoPrior(47.0, 8.5, 3.0, "gnss")
 
 
+def test_a_fix_with_a_known_covariance_gives_its_horizontal_sigma() -> None:
+    covariance = [4.0, 0, 0, 0, 9.0, 0, 0, 0, 25.0]
+    assert validate_fix(47.0, 8.5, 0, 1.0, 400.0, covariance, 2).sigma_m == pytest.approx(3.0)
+    assert validate_fix(47.0, 8.5, 0, 1.0, 400.0, covariance, 0).sigma_m is None  # unknown type
+    assert validate_fix(47.0, 8.5, 0, 1.0, 400.0, [math.nan] * 9, 1).sigma_m is None
+
+
 def test_precedence_fix_then_last_pose_then_initial() -> None:
     selector = PriorSelector(max_fix_age_s=2.0, initial=(47.0, 8.0))
     assert selector.select(10.0) == GeoPrior(47.0, 8.0, 10.0, "initial pose")

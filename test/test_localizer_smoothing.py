@@ -114,3 +114,12 @@ def test_slerp_matches_scipy_on_the_shortest_path() -> None:
         expected = Slerp([0.0, 1.0], pair)(fraction)
         got = Rotation.from_quat(slerp(pair[0].as_quat(), -pair[1].as_quat(), fraction))
         assert (expected.inv() * got).magnitude() < 1e-9
+
+
+def test_predict_carries_the_estimate_forward_and_is_none_before_a_fix() -> None:
+    smoother = PoseSmoother()
+    assert smoother.predict(1.0) is None
+    smoother.update(fix(1.0, [0.0, 0.0, 0.0]))
+    assert smoother.predict(0.5) is None  # before the estimate
+    ahead = smoother.predict(2.0)
+    assert ahead is not None and ahead.covariance[0, 0] > smoother.predict(1.0).covariance[0, 0]

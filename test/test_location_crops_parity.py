@@ -8,6 +8,8 @@ line up (to a fraction of a pixel) and look alike.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import pytest
@@ -15,7 +17,7 @@ import torch
 
 from sky2ground_ros.data.cameras import HelixConfig
 from sky2ground_ros.data.dataset import SceneDataset
-from sky2ground_ros.data.location_windows import LocationSampling, choose_window
+from sky2ground_ros.data.location_windows import LocationSampling, PriorNoise, choose_window
 from sky2ground_ros.data.synthetic import (
     GROUND_HEIGHT_KEY,
     ORTHOPHOTO_FILE,
@@ -35,6 +37,18 @@ from sky2ground_ros.tiles.service import TileService
 from sky2ground_ros.views import ViewType
 
 SIZE = 84
+
+
+def test_priors_come_with_the_sigma_the_node_would_give_them() -> None:
+    noise = PriorNoise(gnss_sigma_m=4.0, drift_max_m=50.0, drift_fraction=0.5)
+    rng = np.random.default_rng(0)
+    draws = [noise.sample(rng) for _ in range(2000)]
+    gnss = np.array([o for o, sigma in draws if sigma == 4.0])
+    drift = np.array([o for o, sigma in draws if sigma == 25.0])
+    assert len(gnss) + len(drift) == 2000 and 800 < len(drift) < 1200
+    assert np.std(gnss) == pytest.approx(4.0, rel=0.1)
+    assert np.linalg.norm(drift, axis=1).max() <= 50.0
+    assert np.std(drift) == pytest.approx(25.0, rel=0.1)  # a uniform disc's sigma: R / 2
 
 
 @pytest.fixture(scope="module")
@@ -103,5 +117,10 @@ def test_dataset_and_localizer_crops_agree(scene_dir, view_type: ViewType) -> No
         np.stack([c.image for c in trained]).transpose(0, 3, 1, 2) / 255.0,
         atol=1e-6,
     )
+    # the priors the read-out is given: the prior's own sigma and a heading off by its sigma
+    assert float(sample["prior_sigma_m"]) == pytest.approx(choice.prior_sigma_m)
+    assert float(sample["heading_prior_sigma"]) == pytest.approx(math.radians(10.0))
+    off = float(sample["heading_prior"][0] - sample["heading"][0])
+    assert abs(math.remainder(off, 2 * math.pi)) < 5 * math.radians(10.0)
     seen = prepared.images[1:].float() / 255.0
     assert seen.dtype == torch.float32 and seen.shape == sample["images"][1:].shape

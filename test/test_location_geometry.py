@@ -7,14 +7,16 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy.spatial.transform import Rotation
 
 from sky2ground_ros.geo.geodesy import LocalENU
 from sky2ground_ros.geo.level_frame import level_frame, yaw_rotation
 from sky2ground_ros.geo.satellite_crops import CropPlan, Raster, render_crops
-from sky2ground_ros.localizer.location import camera_geometry
+from sky2ground_ros.localizer.location import camera_geometry, location_prior
 from sky2ground_ros.localizer.pipeline import LocalizerConfig, location_rejection
+from sky2ground_ros.localizer.smoothing import PoseEstimate
 from sky2ground_ros.model import SkyNet, get_config
-from sky2ground_ros.model.location_head import INVALID_LOGIT, read_location
+from sky2ground_ros.model.location_head import INVALID_LOGIT, LocationPrior, read_location
 from sky2ground_ros.training.losses import location_loss
 from sky2ground_ros.views import ViewType
 
@@ -100,6 +102,65 @@ def test_read_location_finds_a_sub_cell_peak_and_its_heading() -> None:
     assert reading.peak_mass > 0.99
     # a 0.6 / 0.4 split of a 2 m cell plus its quantisation: (0.24 + 1/12) * 4 m^2
     assert reading.covariance[0, 0] == pytest.approx(4 * (0.24 + 1 / 12), rel=1e-3)
+
+
+def test_priors_pick_among_look_alike_places_but_not_the_covariance() -> None:
+    """Two equal peaks (a street's repeats): the position prior picks the one near the canvas
+    centre; two equal headings at one place: the heading prior picks; the published covariance
+    stays the map's own around the chosen peak."""
+    far, near = peaked_logits(1.0, 1.0, 3.0), peaked_logits(10.0, 11.0, 3.0)  # centre: cell 10
+    logits = torch.logaddexp(far, near)
+    alone = read_location(logits, cell_m=2.0)
+    assert alone.peak_mass == pytest.approx(0.5, abs=1e-3)
+    given = read_location(logits, cell_m=2.0, prior=LocationPrior(sigma_m=4.0))
+    assert (given.east_m, given.south_m) == pytest.approx((23.0, 21.0), abs=1e-3)
+    assert given.peak_mass > 0.99
+    assert given.covariance == pytest.approx(read_location(near, 2.0).covariance, rel=0.01)
+    rows, cols = torch.meshgrid(torch.arange(20.0), torch.arange(20.0), indexing="ij")
+    blob = (-0.5 * ((rows - 10) ** 2 + (cols - 10) ** 2) / 3.0**2).expand(36, 20, 20)
+    wide = read_location(blob, 2.0, LocationPrior(sigma_m=2.0)).covariance
+    measured = read_location(blob, 2.0).covariance  # 36 m^2; the posterior's would be ~3.6
+    assert np.diag(wide) == pytest.approx(np.diag(measured), rel=0.05)
+
+    turned = torch.logaddexp(near, peaked_logits(10.0, 11.0, 20.0))  # 30 deg and 200 deg
+    for prior_heading, expected in ((25.0, 30.0), (190.0, -160.0)):
+        prior = LocationPrior(8.0, math.radians(prior_heading), math.radians(10.0))
+        reading = read_location(turned, cell_m=2.0, prior=prior)
+        assert math.degrees(reading.heading) == pytest.approx(expected, abs=0.5)
+    assert math.degrees(read_location(logits, 2.0, LocationPrior(8.0)).heading) == pytest.approx(
+        30.0, abs=1e-3
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"sigma_m": 0.0},
+        {"sigma_m": 5.0, "heading": 1.0},
+        {"sigma_m": 5.0, "heading": 1.0, "heading_sigma": -1.0},
+    ],
+)
+def test_bad_priors_are_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="sigma"):
+        LocationPrior(**kwargs)
+
+
+def test_location_prior_carries_the_tracked_heading_to_each_camera() -> None:
+    mount = np.eye(4)
+    mount[:3, :3] = [[0, 0, 1], [-1, 0, 0], [0, -1, 0]]  # optical axis along the base's x
+    assert location_prior(4.0, None, mount) == LocationPrior(4.0)
+    yaw = math.radians(70.0)
+    covariance = np.diag([1.0, 1.0, 1.0, 1e-4, 1e-4, math.radians(3.0) ** 2])
+    quaternion = Rotation.from_euler("z", yaw).as_quat()
+    tracked = PoseEstimate(5.0, np.zeros(3), quaternion, covariance)
+    prior = location_prior(4.0, tracked, mount)
+    assert prior.sigma_m == 4.0
+    assert prior.heading == pytest.approx(yaw) and prior.heading_sigma == pytest.approx(
+        math.radians(3.0)
+    )
+    covariance[5, 5] = math.radians(60.0) ** 2  # lost track of the heading: no prior
+    lost = PoseEstimate(5.0, np.zeros(3), quaternion, covariance)
+    assert location_prior(4.0, lost, mount).heading is None
 
 
 def test_location_loss_is_lowest_at_the_truth_and_skips_what_it_cannot_score() -> None:

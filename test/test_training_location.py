@@ -52,6 +52,7 @@ def test_location_run_reports_held_out_errors_beside_the_prior(
     for platform in ("drive", "flight"):
         assert float(rows[-1][f"{platform}_median_m"]) >= 0
         assert float(rows[-1][f"{platform}_prior_median_m"]) > 0
+        assert float(rows[-1][f"{platform}_posterior_median_m"]) >= 0
     assert float(rows[-1]["location"]) > 0
     assert (tmp_path / "run" / CURVE_PNG).stat().st_size > 0
     model = load_model(result.weights)

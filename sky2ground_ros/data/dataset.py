@@ -46,7 +46,8 @@ class SceneDataset(torch.utils.data.Dataset):
     normalisation); ``scene`` (name) and ``frame_names`` (group/name of each frame).
     Location windows add ``level_from_camera`` [N,3,3], ``camera_height_m`` [N], ``nadir_m``
     [N,2] (metres east / south of the canvas's north-west corner), ``heading`` [N] (radians)
-    for the N cameras, and ``crop_gsd_m`` and ``prior_error_m`` (see `location_windows`).
+    for the N cameras, ``heading_prior`` [N] with ``heading_prior_sigma``, and ``crop_gsd_m``,
+    ``prior_sigma_m`` and ``prior_error_m`` (see `location_windows`).
     """
 
     def __init__(

@@ -51,13 +51,17 @@ class PriorNoise:
     """Drift priors lie uniformly in a disc of this radius."""
     drift_fraction: float = 0.5
 
-    def sample(self, rng: np.random.Generator) -> np.ndarray:
-        """One (east, north) offset in metres."""
+    def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+        """One (east, north) offset in metres and the per-axis sigma the node would give it.
+
+        A drift prior's sigma is that of the uniform disc (half its radius): the node knows
+        whether it has GNSS, not how far it has drifted.
+        """
         if rng.random() < self.drift_fraction:
             radius = self.drift_max_m * math.sqrt(rng.random())
             angle = rng.uniform(0.0, 2.0 * math.pi)
-            return radius * np.array([math.cos(angle), math.sin(angle)])
-        return self.gnss_sigma_m * rng.standard_normal(2)
+            return radius * np.array([math.cos(angle), math.sin(angle)]), self.drift_max_m / 2.0
+        return self.gnss_sigma_m * rng.standard_normal(2), self.gnss_sigma_m
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,9 @@ class LocationSampling:
     """Relative error of the camera's height above ground (mount, barometer or GNSS)."""
     max_flight_height_m: float = 450.0
     """Aerial frames higher above the ground see little within the template's reach."""
+    heading_prior_sigma_deg: float = 10.0
+    """Error of the window's heading prior (a compass, or odometry since the last fix),
+    common to its cameras."""
 
     def __post_init__(self) -> None:
         if not self.model.location_head:
@@ -97,6 +104,8 @@ class WindowChoice:
     frames: list[int]
     """Indices into the scene's frames; the anchor (frame 0 of the sample) first."""
     prior_xy: np.ndarray
+    prior_sigma_m: float
+    """Per-axis standard deviation the prior comes with."""
     plan: CropPlan
 
 
@@ -169,8 +178,9 @@ def choose_window(
     close = order[distance[order] <= NEIGHBOUR_REACH * plan.canvas_m]
     pool = close if len(close) >= sampling.cameras - 1 else order[: sampling.cameras - 1]
     others = rng.choice(candidates[pool], sampling.cameras - 1, replace=False)
-    prior = frames[anchor].center[:2] + sampling.prior.sample(rng)
-    return WindowChoice(view_type, [anchor, *map(int, others)], prior, plan)
+    offset, sigma = sampling.prior.sample(rng)
+    prior = frames[anchor].center[:2] + offset
+    return WindowChoice(view_type, [anchor, *map(int, others)], prior, sigma, plan)
 
 
 def camera_labels(
@@ -179,7 +189,8 @@ def camera_labels(
     sampling: LocationSampling,
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
-    """Level frames, heights, nadir positions on the canvas and headings of the cameras."""
+    """Level frames, heights, nadir positions on the canvas and headings of the cameras, and
+    the window's priors (its heading prior off by one error common to its cameras)."""
     west, north = canvas_origin(choice.prior_xy, choice.plan)
     levels, heights, nadirs, headings = [], [], [], []
     for i in choice.frames:
@@ -194,11 +205,15 @@ def camera_labels(
         heights.append(height)
         nadirs.append([centre[0] - west, north - centre[1]])
         headings.append(heading)
+    heading_error = math.radians(sampling.heading_prior_sigma_deg) * rng.standard_normal()
     return {
         "level_from_camera": np.asarray(levels, np.float32),
         "camera_height_m": np.asarray(heights, np.float32),
         "nadir_m": np.asarray(nadirs, np.float32),
         "heading": np.asarray(headings, np.float32),
+        "heading_prior": np.asarray(headings, np.float32) + np.float32(heading_error),
+        "heading_prior_sigma": np.float32(math.radians(sampling.heading_prior_sigma_deg)),
+        "prior_sigma_m": np.float32(choice.prior_sigma_m),
         "crop_gsd_m": np.float32(choice.plan.gsd_m),
         "prior_error_m": np.float32(
             np.linalg.norm(frames[choice.frames[0]].center[:2] - choice.prior_xy)

@@ -185,6 +185,8 @@ class LocalizerInputs:
                 msg.status.status,
                 stamp_seconds(msg.header.stamp),
                 msg.altitude,
+                list(msg.position_covariance),
+                msg.position_covariance_type,
             )
         except BadFixError as error:
             self.problems.report("NavSatFix", error.reason)

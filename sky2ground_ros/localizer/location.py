@@ -7,7 +7,9 @@ base, through its mount) and its height above the ground (drive: the mount above
 ground; flight: the prior's altitude above the map's ground). Each newest camera's map is read
 at its peak (`model.location_head.read_location`): the nadir through the canvas georeference
 to ENU, the heading with the level frame to an orientation, and the map's spread, scaled by
-the model's calibration, to a covariance.
+the model's calibration, to a covariance. The read-out takes the window's priors: the prior
+position's sigma, and while the localizer tracks a pose the camera's heading carried to the
+window by odometry (`location_prior`).
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from sky2ground_ros.geo.level_frame import level_frame, yaw_rotation
 from sky2ground_ros.geo.satellite_crops import CropPlan, canvas_origin
 from sky2ground_ros.localizer.geometry import transform
-from sky2ground_ros.model.location_head import LocationReading
+from sky2ground_ros.localizer.smoothing import PoseEstimate
+from sky2ground_ros.model.location_head import LocationPrior, LocationReading
 from sky2ground_ros.views import ViewType
 
 LEVEL_SIGMA_RAD = math.radians(1.0)
@@ -28,6 +32,8 @@ LEVEL_SIGMA_RAD = math.radians(1.0)
 DRIVE_HEIGHT_SIGMA_M = 0.3
 FLIGHT_HEIGHT_SIGMA_M = 5.0
 """Vertical standard deviations of a camera on a ground vehicle and on a GNSS-aided drone."""
+HEADING_PRIOR_SIGMA_RAD = (math.radians(1.0), math.radians(45.0))
+"""A tracked heading's sigma is floored at the first; beyond the second it is no prior."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,22 @@ def located_camera(
     covariance[3, 3] = covariance[4, 4] = LEVEL_SIGMA_RAD**2
     covariance[5, 5] = reading.heading_sigma**2
     return transform(rotation, position), covariance
+
+
+def location_prior(
+    sigma_m: float, tracked: PoseEstimate | None, base_camera: np.ndarray
+) -> LocationPrior:
+    """The read-out's prior for one camera: the prior position's sigma and, from the tracked
+    base pose (the smoother's estimate carried to the window), the camera's heading."""
+    if tracked is None:
+        return LocationPrior(sigma_m)
+    low, high = HEADING_PRIOR_SIGMA_RAD
+    sigma = max(math.sqrt(max(float(tracked.covariance[5, 5]), 0.0)), low)
+    if not sigma <= high:
+        return LocationPrior(sigma_m)
+    map_base = Rotation.from_quat(tracked.quaternion).as_matrix()
+    heading, _ = level_frame(map_base @ np.asarray(base_camera)[:3, :3])
+    return LocationPrior(sigma_m, heading, sigma)
 
 
 def _without_yaw(rotation: np.ndarray) -> np.ndarray:

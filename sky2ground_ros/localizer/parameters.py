@@ -79,6 +79,10 @@ NODE_PARAMETERS: dict[str, tuple[Any, str]] = {
     "sync.queue_size": (10, "messages kept per camera while matching"),
     "navsat_topic": ("", "sensor_msgs/NavSatFix prior for choosing tiles; empty: none"),
     "max_fix_age_s": (5.0, "a fix older than this (vs the image stamp) is not used"),
+    "unknown_prior_sigma_m": (
+        25.0,
+        "position sigma of a prior without a covariance (last pose, initial pose, such a fix)",
+    ),
     "odom_topic": ("", "nav_msgs/Odometry; when set, TF is map->odom instead of map->base"),
     "odom_max_gap_s": (0.5, "largest odometry gap to interpolate across"),
     "initial_pose": (UNSET_DOUBLE_ARRAY, "[lat, lon] to look for tiles before any fix or pose"),
@@ -225,6 +229,7 @@ def localizer_config(values: dict[str, Any]) -> LocalizerConfig:
         codec=ImageCodec(str(values["transport.format"]), int(values["transport.jpeg_quality"])),
         mode=str(values["localization_mode"]).strip().lower(),
         min_location_mass=float(values["gate.min_location_mass"]),
+        unknown_prior_sigma_m=float(values["unknown_prior_sigma_m"]),
     )
 
 

@@ -39,7 +39,12 @@ from sky2ground_ros.localizer.codec import EncodedImages, ImageCodec
 from sky2ground_ros.localizer.gate import GateConfig, gate_rejection
 from sky2ground_ros.localizer.geometry import base_from_camera, transform
 from sky2ground_ros.localizer.keyframes import FrameSet
-from sky2ground_ros.localizer.location import CameraGeometry, camera_geometry, located_camera
+from sky2ground_ros.localizer.location import (
+    CameraGeometry,
+    camera_geometry,
+    located_camera,
+    location_prior,
+)
 from sky2ground_ros.localizer.preprocess import batch_tensor
 from sky2ground_ros.localizer.prior import GeoPrior
 from sky2ground_ros.localizer.smoothing import PoseEstimate, PoseSmoother, SmoothingConfig
@@ -95,6 +100,13 @@ class LocalizerConfig:
     model has a location head)."""
     min_location_mass: float = 0.3
     """Location mode's gate: probability the map puts within 2 cells of its peak."""
+    unknown_prior_sigma_m: float = 25.0
+    """Position sigma of a prior that reports none (a last pose, the initial pose, a fix
+    without covariance): location mode's read-out weighs the map against it."""
+
+    def __post_init__(self) -> None:
+        if not self.unknown_prior_sigma_m > 0:
+            raise ValueError(f"unknown_prior_sigma_m must be > 0, got {self.unknown_prior_sigma_m}")
 
 
 @dataclass(frozen=True)
@@ -474,7 +486,7 @@ class Localizer:
     def geolocate_on_map(
         self, request: WindowRequest, prepared: PreparedWindow, prediction: WindowPrediction
     ) -> tuple[PoseEstimate, int, float]:
-        """Location path: the newest cameras' map peaks, fused, gated and smoothed.
+        """Location path: the newest cameras' map peaks given the priors, fused, gated, smoothed.
 
         Returns the smoothed base pose, how many cameras gave a map and their lowest peak
         mass; raises `RejectedWindowError` when any step refuses the window.
@@ -485,12 +497,15 @@ class Localizer:
         newest = request.frames[-1]
         first = prepared.num_cameras - len(newest.camera_names)
         scale = self.model.config.location_sigma_scale if self.model is not None else 1.0
+        sigma = request.prior.sigma_m or self.config.unknown_prior_sigma_m
+        tracked = self._smoother.predict(request.stamp, newest.odom)
         estimates, masses = [], []
         for k, name in enumerate(newest.camera_names):
             index = first + k
             if not bool(location.valid[index]):
                 continue
-            reading = read_location(location.logits[index], float(location.cell_m))
+            prior = location_prior(sigma, tracked, request.cameras[name].T_base_camera)
+            reading = read_location(location.logits[index], float(location.cell_m), prior)
             T_map_camera, covariance = located_camera(
                 reading,
                 window.cameras[index],

@@ -9,10 +9,13 @@ initial pose instead of searching forever around a stale (or wrong) position.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 NAVSAT_STATUS_NO_FIX = -1
 """sensor_msgs/NavSatStatus.STATUS_NO_FIX; STATUS_UNKNOWN (-2, the default) is below it."""
+NAVSAT_COVARIANCE_UNKNOWN = 0
+"""sensor_msgs/NavSatFix.COVARIANCE_TYPE_UNKNOWN."""
 
 
 class BadFixError(ValueError):
@@ -34,14 +37,23 @@ class GeoPrior:
     """'gnss', 'last pose' or 'initial pose'."""
     altitude: float | None = None
     """Ellipsoidal height (m) when the source gives one (a fix, a localized pose)."""
+    sigma_m: float | None = None
+    """Horizontal standard deviation (m, per axis) when the source reports one."""
 
 
 def validate_fix(
-    latitude: float, longitude: float, status: int, stamp: float, altitude: float = math.nan
+    latitude: float,
+    longitude: float,
+    status: int,
+    stamp: float,
+    altitude: float = math.nan,
+    covariance: Sequence[float] = (),
+    covariance_type: int = NAVSAT_COVARIANCE_UNKNOWN,
 ) -> GeoPrior:
     """A GNSS prior from NavSatFix fields; raises `BadFixError` for no-fix or invalid values.
 
-    A non-finite altitude (NavSatFix's "unknown") leaves the prior without one.
+    A non-finite altitude (NavSatFix's "unknown") leaves the prior without one; a known
+    position covariance (ENU, row-major) gives its horizontal sigma.
     """
     if status <= NAVSAT_STATUS_NO_FIX:
         raise BadFixError(f"NavSatFix status {status}: no fix (or unknown)")
@@ -50,8 +62,21 @@ def validate_fix(
     if abs(latitude) > 90.0 or abs(longitude) > 180.0:
         raise BadFixError(f"NavSatFix position out of range (lat={latitude}, lon={longitude})")
     return GeoPrior(
-        latitude, longitude, stamp, "gnss", float(altitude) if math.isfinite(altitude) else None
+        latitude,
+        longitude,
+        stamp,
+        "gnss",
+        float(altitude) if math.isfinite(altitude) else None,
+        horizontal_sigma(covariance, covariance_type),
     )
+
+
+def horizontal_sigma(covariance: Sequence[float], covariance_type: int) -> float | None:
+    """The larger horizontal standard deviation of a NavSatFix covariance; None if unknown."""
+    if covariance_type <= NAVSAT_COVARIANCE_UNKNOWN or len(covariance) != 9:
+        return None
+    variance = max(float(covariance[0]), float(covariance[4]))
+    return math.sqrt(variance) if math.isfinite(variance) and variance > 0 else None
 
 
 @dataclass

@@ -114,6 +114,12 @@ class PoseSmoother:
         self._state_odom = odom_base
         return self._state
 
+    def predict(self, stamp: float, odom_base: np.ndarray | None = None) -> PoseEstimate | None:
+        """The estimate carried to ``stamp`` (odometry pose ``odom_base``); None before a fix."""
+        if self._state is None or stamp < self._state.stamp:
+            return None
+        return self._predict(stamp, odom_base)
+
     def reset(self) -> None:
         """Drop the current estimate (e.g. when time jumps backwards in bag playback)."""
         self._state = None

@@ -515,22 +515,74 @@ class LocationReading:
     """Spread (radians) of the heading distribution at the peak, at least a bin's quantisation."""
     covariance: np.ndarray
     """2x2 (east, north) covariance in m^2: the map's second moment near its peak (plus a
-    cell's quantisation), uncalibrated."""
+    cell's quantisation), uncalibrated, without the position prior (so a filter downstream
+    that also fuses that prior does not count it twice)."""
     peak_mass: float
-    """Probability within `PEAK_RADIUS` cells of the peak."""
+    """Probability within `PEAK_RADIUS` cells of the peak, given the priors."""
 
 
-def read_location(logits: torch.Tensor, cell_m: float) -> LocationReading:
-    """Peak of a [headings, C, C] map, refined to sub-cell by its local mean, and its heading."""
+@dataclass(frozen=True)
+class LocationPrior:
+    """What the window knows before its map: where the prior puts the camera and its heading.
+
+    The crops are centred on the prior, so its nadir is the canvas centre; a heading prior
+    (a compass, or the last localized heading carried by odometry) is optional.
+    """
+
+    sigma_m: float
+    """Per-axis standard deviation of the prior position (GNSS, or drift since the last fix)."""
+    heading: float | None = None
+    """Radians, ENU, of the camera's level frame x axis."""
+    heading_sigma: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.sigma_m > 0:
+            raise ValueError(f"prior sigma must be positive, got {self.sigma_m}")
+        if (self.heading is None) != (self.heading_sigma is None):
+            raise ValueError("a heading prior needs both its heading and its sigma")
+        if self.heading_sigma is not None and not self.heading_sigma > 0:
+            raise ValueError(f"heading sigma must be positive, got {self.heading_sigma}")
+
+    def heading_log_density(self, headings: int) -> torch.Tensor:
+        """[headings] wrapped-normal log density (up to a constant); zeros without a heading."""
+        if self.heading is None or self.heading_sigma is None:
+            return torch.zeros(headings, dtype=torch.float64)
+        angles = torch.arange(headings, dtype=torch.float64) * (2 * math.pi / headings)
+        wrapped = torch.remainder(angles - self.heading + math.pi, 2 * math.pi) - math.pi
+        return -0.5 * (wrapped / self.heading_sigma) ** 2
+
+    def position_log_density(self, cells: int, cell_m: float) -> torch.Tensor:
+        """[cells, cells] Gaussian log density (up to a constant) around the canvas centre."""
+        offset = ((torch.arange(cells, dtype=torch.float64) + 0.5) - cells / 2.0) * cell_m
+        per_axis = -0.5 * (offset / self.sigma_m) ** 2
+        return per_axis[:, None] + per_axis[None, :]
+
+
+def read_location(
+    logits: torch.Tensor, cell_m: float, prior: LocationPrior | None = None
+) -> LocationReading:
+    """Peak of a [headings, C, C] map, refined to sub-cell by its local mean, and its heading.
+
+    With a ``prior`` the peak, heading and peak mass are those of the posterior (map times
+    prior: the prior picks among look-alike places, e.g. along a street), the covariance that
+    of the map (with the heading prior) around that peak.
+    """
     headings, cols = logits.shape[0], logits.shape[2]
-    p = torch.softmax(logits.double().flatten(), 0).reshape(logits.shape)
+    logits = logits.double()
+    if prior is not None:
+        logits = logits + prior.heading_log_density(headings)[:, None, None]
+    measured = torch.softmax(logits.flatten(), 0).reshape(logits.shape)
+    p = measured
+    if prior is not None:
+        posterior = logits + prior.position_log_density(cols, cell_m)
+        p = torch.softmax(posterior.flatten(), 0).reshape(logits.shape)
     position = p.sum(0)
     r0, c0 = divmod(int(position.argmax()), cols)
     window = _window(position, r0, c0, PEAK_RADIUS)
     mass = window.weights.sum()
     row = float((window.weights * window.rows).sum() / mass)
     col = float((window.weights * window.cols).sum() / mass)
-    spread = _window(position, r0, c0, SPREAD_RADIUS)
+    spread = _window(measured.sum(0), r0, c0, SPREAD_RADIUS)
     w = spread.weights / spread.weights.sum()
     dr, dc = spread.rows - row, spread.cols - col
     var_r, var_c = float((w * dr * dr).sum()), float((w * dc * dc).sum())

@@ -1,7 +1,8 @@
 """The location head's learning curve: held-out median error vs CPU-minutes, per platform.
 
-Read from a run's val.csv (``<platform>_median_m`` and ``<platform>_prior_median_m``, written
-by `Trainer.validate`) and metrics.csv (``elapsed_s``, training time summed over resumed
+Read from a run's val.csv (``<platform>_median_m``, ``<platform>_prior_median_m`` and, in runs
+since the read-out took the window's priors, ``<platform>_posterior_median_m``, written by
+`Trainer.validate`) and metrics.csv (``elapsed_s``, training time summed over resumed
 segments), so the curve of a run that was stopped and resumed is one line.
 """
 
@@ -29,7 +30,8 @@ def read_rows(path: Path) -> list[dict[str, float]]:
 
 
 def curve_points(run_dir: str | Path) -> dict[str, np.ndarray]:
-    """Per platform an (n, 3) array of (CPU-minutes, head median m, prior median m)."""
+    """Per platform an (n, 4) array of (CPU-minutes, head median m, prior median m, posterior
+    median m: NaN where the run did not log it)."""
     run = Path(run_dir)
     train = read_rows(run / "metrics.csv")
     val = read_rows(run / "val.csv")
@@ -43,7 +45,8 @@ def curve_points(run_dir: str | Path) -> dict[str, np.ndarray]:
         minutes = np.interp([r["step"] for r in rows], steps, elapsed) / 60.0
         head = [r[f"{platform}_median_m"] for r in rows]
         prior = [r[f"{platform}_prior_median_m"] for r in rows]
-        points[platform] = np.column_stack([minutes, head, prior])
+        posterior = [r.get(f"{platform}_posterior_median_m", np.nan) for r in rows]
+        points[platform] = np.column_stack([minutes, head, prior, posterior])
     return points
 
 
@@ -63,6 +66,8 @@ def plot_location_curve(run_dir: str | Path, path: str | Path | None = None) -> 
             continue
         data = points[platform]
         ax.plot(data[:, 0], data[:, 1], "o-", label="location head (map peak)")
+        if np.isfinite(data[:, 3]).any():
+            ax.plot(data[:, 0], data[:, 3], "s-", label="location head given the priors")
         ax.plot(data[:, 0], data[:, 2], "--", color="grey", label="crop centre (the prior)")
         ax.set_ylim(bottom=0)
         ax.legend()

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from sky2ground_ros.model.location_head import read_location
+from sky2ground_ros.model.location_head import LocationPrior, read_location
 from sky2ground_ros.views import ViewType
 
 PLATFORMS = {ViewType.GROUND: "drive", ViewType.AERIAL: "flight"}
@@ -16,8 +16,9 @@ PLATFORMS = {ViewType.GROUND: "drive", ViewType.AERIAL: "flight"}
 def located_errors(outputs: Mapping[str, Any], batch: Mapping[str, Any]) -> dict[str, list[float]]:
     """Horizontal errors (m) of the anchor camera of every window, keyed by platform.
 
-    ``<platform>`` is the location head's read-out; ``<platform>_prior`` the crop centre's
-    (the prior), the baseline a location head must beat.
+    ``<platform>`` is the location head's read-out of its map alone; ``<platform>_posterior``
+    the read-out given the window's priors (position and heading, as the localizer reads it);
+    ``<platform>_prior`` the crop centre's (the prior), the baseline a location head must beat.
     """
     errors: dict[str, list[float]] = {}
     logits = outputs["location_logits"]
@@ -25,12 +26,18 @@ def located_errors(outputs: Mapping[str, Any], batch: Mapping[str, Any]) -> dict
         platform = PLATFORMS[ViewType(int(batch["view_types"][b, 0]))]
         cell_m = float(outputs["location_cell_m"][b])
         truth = batch["nadir_m"][b, 0].double().cpu().numpy()
-        prior = float(batch["prior_error_m"][b])
-        if bool(outputs["location_valid"][b, 0]):
-            reading = read_location(logits[b, 0].detach().cpu(), cell_m)
-            error = float(np.hypot(reading.east_m - truth[0], reading.south_m - truth[1]))
-        else:
-            error = prior  # no map: the localizer would stay at the prior
-        errors.setdefault(platform, []).append(error)
-        errors.setdefault(f"{platform}_prior", []).append(prior)
+        prior_error = float(batch["prior_error_m"][b])
+        prior = LocationPrior(
+            float(batch["prior_sigma_m"][b]),
+            float(batch["heading_prior"][b, 0]),
+            float(batch["heading_prior_sigma"][b]),
+        )
+        for name, given in ((platform, None), (f"{platform}_posterior", prior)):
+            if bool(outputs["location_valid"][b, 0]):
+                reading = read_location(logits[b, 0].detach().cpu(), cell_m, given)
+                error = float(np.hypot(reading.east_m - truth[0], reading.south_m - truth[1]))
+            else:
+                error = prior_error  # no map: the localizer would stay at the prior
+            errors.setdefault(name, []).append(error)
+        errors.setdefault(f"{platform}_prior", []).append(prior_error)
     return errors

@@ -18,11 +18,16 @@ def tensorboard_available() -> bool:
 
 
 class CsvLog:
-    """Append-only CSV whose columns are fixed by the first row (later extra keys raise)."""
+    """Append-only CSV whose columns are fixed by the first row (later extra keys raise).
+
+    A resumed log takes the first new row's extra columns (a newer version logging more),
+    left empty in the rows before.
+    """
 
     def __init__(self, path: str | Path, resume_step: int = 0) -> None:
         self.path = Path(path)
         self.fields: list[str] | None = None
+        self.widen = False
         if self.path.is_file():
             if resume_step > 0:
                 self._truncate_after(resume_step)
@@ -35,8 +40,12 @@ class CsvLog:
             reader = csv.DictReader(f)
             self.fields = list(reader.fieldnames or [])
             rows = [row for row in reader if int(row["step"]) <= step]
+        self._rewrite(rows)
+        self.widen = True
+
+    def _rewrite(self, rows: list[dict[str, Any]]) -> None:
         with self.path.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, self.fields)
+            writer = csv.DictWriter(f, self.fields or [])
             writer.writeheader()
             writer.writerows(rows)
 
@@ -46,9 +55,15 @@ class CsvLog:
             self.fields = list(row)
             with self.path.open("w", newline="", encoding="utf-8") as f:
                 csv.DictWriter(f, self.fields).writeheader()
-        extra = set(row) - set(self.fields)
-        if extra:
+        extra = [key for key in row if key not in self.fields]
+        if extra and self.widen:
+            with self.path.open(newline="", encoding="utf-8") as f:
+                rows = list(csv.DictReader(f))
+            self.fields = [*self.fields, *extra]
+            self._rewrite(rows)
+        elif extra:
             raise KeyError(f"{self.path}: columns {sorted(extra)} not in the header")
+        self.widen = False
         with self.path.open("a", newline="", encoding="utf-8") as f:
             csv.DictWriter(f, self.fields).writerow(dict(row))
 
