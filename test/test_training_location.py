@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from test_training_support import tiny_config
 
+from sky2ground_ros.cli.main import main
 from sky2ground_ros.data.cameras import HelixConfig
 from sky2ground_ros.data.synthetic import SyntheticConfig, generate_dataset
 from sky2ground_ros.model.weights import load_model
@@ -57,6 +58,17 @@ def test_location_run_reports_held_out_errors_beside_the_prior(
     assert (tmp_path / "run" / CURVE_PNG).stat().st_size > 0
     model = load_model(result.weights)
     assert model.config.location_head and model.config.location_image_size == 56
+
+    # calibrate-location on the same scenes, with a gate an untrained map passes
+    config_path = tmp_path / "run" / "config.yaml"
+    out = tmp_path / "calibrated.safetensors"
+    argv = ["calibrate-location", "--config", str(config_path), "--weights", str(result.weights)]
+    argv += ["--scenes", str(scenes), "--windows-per-scene", "4", "--out", str(out)]
+    assert main([*argv, "--min-mass", "0"]) == 0
+    scale = load_model(out).config.location_sigma_scale
+    assert scale > 0 and scale != 1.0
+    assert f"location_sigma_scale = {scale:.3f}" in out.with_suffix(".calibration.md").read_text()
+    assert main([*argv, "--min-mass", "1.1"]) == 2  # no window passes: nothing to fit
 
 
 def test_location_windows_refuse_curricula_that_pick_other_views(scenes: Path, tmp_path: Path):

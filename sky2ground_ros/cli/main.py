@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sky2ground_ros.cli.train",
     "sky2ground_ros.cli.evaluate",
     "sky2ground_ros.cli.evaluate_geo",
+    "sky2ground_ros.cli.calibrate_location",
     "sky2ground_ros.cli.benchmark",
     "sky2ground_ros.cli.replay",
     "sky2ground_ros.cli.make_bag",
