@@ -46,7 +46,7 @@ def methods() -> dict:
 
 def run(data_root: Path, method, spec: ScenarioSpec, tmp_path: Path) -> list:
     scenario = load_or_build(data_root, spec)
-    return evaluate_scenario(scenario, method, node_parameters(), tmp_path)
+    return evaluate_scenario(scenario, method, node_parameters(), tmp_path)[0]
 
 
 @pytest.mark.parametrize(("platform", "speed"), [("drive", 8.0), ("flight", 12.0), ("drive", 15.0)])
@@ -71,7 +71,7 @@ def test_oracle_at_60_degrees_north_gets_tiles(
     scenario = load_or_build(data_root, spec)
     with GeoTiffSource(scenario.orthophoto) as source:
         assert source.native_zoom == 16 < node_parameters()["tiles.zoom"]
-    errors = evaluate_scenario(scenario, methods["oracle"], node_parameters(), tmp_path)
+    errors, _ = evaluate_scenario(scenario, methods["oracle"], node_parameters(), tmp_path)
     assert errors and all(e.published for e in errors), [e.category for e in errors]
     assert max(e.horizontal_m for e in errors) < ORACLE_TOLERANCE_M
 
@@ -112,8 +112,11 @@ def test_cli_writes_one_side_by_side_report(data_root: Path, tmp_path: Path) -> 
     assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md", "report.png"]
     report = json.loads((out / "report.json").read_text())
     rows = {(r["platform"], r["method"]): r for r in report["table"]}
-    assert set(rows) == {("flight", "oracle"), ("flight", "classical")}
+    assert set(rows) == {("flight", "prior"), ("flight", "oracle"), ("flight", "classical")}
     assert rows["flight", "oracle"]["published_fraction"] == 1.0
+    prior = rows["flight", "prior"]  # the GNSS fix (3 m sigma, correlated over 30 s)
+    assert prior["published_fraction"] == 1.0 and 0.3 < prior["horizontal_m"]["median"] < 12.0
+    assert prior["within_1sigma"] is not None and prior["within_2sigma"] > 0.3
     assert rows["flight", "oracle"]["horizontal_m"]["max"] < ORACLE_TOLERANCE_M
     assert 0 < rows["flight", "classical"]["published_fraction"] <= 1.0
     markdown = (out / "report.md").read_text()

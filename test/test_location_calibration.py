@@ -1,31 +1,52 @@
-"""Covariance calibration: the scale puts 68 % of the errors within one sigma, per platform."""
+"""Map calibration: the temperature that puts 68 % of the gated errors within one sigma."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
-from sky2ground_ros.training.location_calibration import fit_scale
+from sky2ground_ros.model.location_head import LocationPrior
+from sky2ground_ros.training.location_calibration import (
+    CalibrationWindow,
+    fit_temperature,
+)
+
+CELLS, CELL_M = 40, 2.0
 
 
-def test_the_fitted_scale_covers_68_percent_of_the_errors() -> None:
-    rng = np.random.default_rng(0)
-    errors = {  # |error| / unscaled sigma: the map's spread is 3x too narrow on drives
-        "drive": np.abs(rng.normal(0.0, 3.0, 4000)),
-        "flight": np.abs(rng.normal(0.0, 3.0, 2000)),
-    }
-    calibration = fit_scale(errors)
-    assert calibration.scale == pytest.approx(3.0, rel=0.05)
-    assert calibration.windows == {"drive": 2000, "flight": 1000}
-    assert calibration.within_1sigma_before["drive"] == pytest.approx(0.26, abs=0.03)
-    for name in errors:
-        assert calibration.within_1sigma[name] == pytest.approx(0.683, abs=0.03)
-        assert calibration.within_2sigma[name] == pytest.approx(0.954, abs=0.02)
-    assert "location_sigma_scale = 3." in calibration.markdown()
+def overconfident_windows(count: int, rng: np.random.Generator) -> list[CalibrationWindow]:
+    """Maps peaked with a 1-cell spread at a place the truth misses by 2 cells per axis."""
+    rows, cols = torch.meshgrid(
+        torch.arange(CELLS, dtype=torch.float64),
+        torch.arange(CELLS, dtype=torch.float64),
+        indexing="ij",
+    )
+    windows = []
+    for i in range(count):
+        peak = 20.0 + rng.uniform(-3, 3, 2)
+        logits = (-0.5 * ((rows - peak[0]) ** 2 + (cols - peak[1]) ** 2)).expand(4, CELLS, CELLS)
+        truth_cells = peak + rng.normal(0.0, 2.0, 2)
+        truth = (truth_cells[::-1] + 0.5) * CELL_M  # (east, south) from (row, col)
+        platform = "drive" if i % 2 else "flight"
+        windows.append(CalibrationWindow(platform, logits, CELL_M, LocationPrior(1e3), truth))
+    return windows
+
+
+def test_the_fitted_temperature_covers_68_percent_of_the_errors() -> None:
+    calibration = fit_temperature(overconfident_windows(120, np.random.default_rng(0)), 0.0)
+    assert calibration.temperature == pytest.approx(4.0, rel=0.3)  # the spread widened 2x
+    assert calibration.before.windows == calibration.after.windows == {"flight": 60, "drive": 60}
+    assert calibration.before.pooled_1sigma < 0.5
+    assert calibration.after.pooled_1sigma == pytest.approx(0.683, abs=0.04)
+    for name in ("drive", "flight"):
+        assert calibration.after.within_2sigma[name] > 0.85
+    assert f"location_temperature = {calibration.temperature:.4g}" in calibration.markdown()
 
 
 def test_nothing_to_calibrate_on_is_an_error() -> None:
+    windows = overconfident_windows(4, np.random.default_rng(1))
     with pytest.raises(ValueError, match="no window"):
-        fit_scale({"drive": np.empty(0)})
+        fit_temperature(windows, min_mass=1.1)
     with pytest.raises(ValueError, match="no window"):
-        fit_scale({})
+        fit_temperature([], min_mass=0.0)

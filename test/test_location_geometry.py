@@ -104,10 +104,10 @@ def test_read_location_finds_a_sub_cell_peak_and_its_heading() -> None:
     assert reading.covariance[0, 0] == pytest.approx(4 * (0.24 + 1 / 12), rel=1e-3)
 
 
-def test_priors_pick_among_look_alike_places_but_not_the_covariance() -> None:
+def test_priors_pick_among_look_alike_places_and_narrow_the_covariance() -> None:
     """Two equal peaks (a street's repeats): the position prior picks the one near the canvas
-    centre; two equal headings at one place: the heading prior picks; the published covariance
-    stays the map's own around the chosen peak."""
+    centre; two equal headings at one place: the heading prior picks; the covariance is the
+    posterior's, and a temperature widens the map."""
     far, near = peaked_logits(1.0, 1.0, 3.0), peaked_logits(10.0, 11.0, 3.0)  # centre: cell 10
     logits = torch.logaddexp(far, near)
     alone = read_location(logits, cell_m=2.0)
@@ -115,12 +115,16 @@ def test_priors_pick_among_look_alike_places_but_not_the_covariance() -> None:
     given = read_location(logits, cell_m=2.0, prior=LocationPrior(sigma_m=4.0))
     assert (given.east_m, given.south_m) == pytest.approx((23.0, 21.0), abs=1e-3)
     assert given.peak_mass > 0.99
-    assert given.covariance == pytest.approx(read_location(near, 2.0).covariance, rel=0.01)
+    assert given.covariance == pytest.approx(read_location(near, 2.0).covariance, abs=1e-3)
     rows, cols = torch.meshgrid(torch.arange(20.0), torch.arange(20.0), indexing="ij")
     blob = (-0.5 * ((rows - 10) ** 2 + (cols - 10) ** 2) / 3.0**2).expand(36, 20, 20)
-    wide = read_location(blob, 2.0, LocationPrior(sigma_m=2.0)).covariance
-    measured = read_location(blob, 2.0).covariance  # 36 m^2; the posterior's would be ~3.6
-    assert np.diag(wide) == pytest.approx(np.diag(measured), rel=0.05)
+    quantum = 4.0 / 12.0
+    assert read_location(blob, 2.0).covariance[0, 0] == pytest.approx(36.0 + quantum, rel=0.05)
+    narrowed = read_location(blob, 2.0, LocationPrior(sigma_m=2.0)).covariance
+    assert np.diag(narrowed) == pytest.approx(1 / (1 / 36 + 1 / 4) + quantum, rel=0.1)
+    sharp = (-0.5 * ((rows - 10) ** 2 + (cols - 10) ** 2)).expand(36, 20, 20)  # 2 m sigma
+    warm = read_location(sharp, 2.0, temperature=4.0).covariance  # sigma doubled: 16 m^2
+    assert np.diag(warm) == pytest.approx(16.0 + quantum, rel=0.05)
 
     turned = torch.logaddexp(near, peaked_logits(10.0, 11.0, 20.0))  # 30 deg and 200 deg
     for prior_heading, expected in ((25.0, 30.0), (190.0, -160.0)):

@@ -65,9 +65,10 @@ def test_location_run_reports_held_out_errors_beside_the_prior(
     argv = ["calibrate-location", "--config", str(config_path), "--weights", str(result.weights)]
     argv += ["--scenes", str(scenes), "--windows-per-scene", "4", "--out", str(out)]
     assert main([*argv, "--min-mass", "0"]) == 0
-    scale = load_model(out).config.location_sigma_scale
-    assert scale > 0 and scale != 1.0
-    assert f"location_sigma_scale = {scale:.3f}" in out.with_suffix(".calibration.md").read_text()
+    temperature = load_model(out).config.location_temperature
+    assert temperature > 0 and temperature != 1.0
+    table = out.with_suffix(".calibration.md").read_text()
+    assert f"location_temperature = {temperature:.4g}" in table
     assert main([*argv, "--min-mass", "1.1"]) == 2  # no window passes: nothing to fit
 
 

@@ -11,13 +11,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `calibrate-location` subcommand."""
     parser = subparsers.add_parser(
         "calibrate-location",
-        help="fit location_sigma_scale of a location-head checkpoint on calibration scenes",
+        help="fit location_temperature of a location-head checkpoint on calibration scenes",
         description=(
             "Read the location head's maps, given the windows' priors, on location windows of "
-            "held-out calibration scenes (drawn as the training config draws them). Of the "
-            "windows whose peak mass passes the localizer's gate, the scale that puts 68 % of "
-            "the east / north errors within one sigma becomes the checkpoint's "
-            "location_sigma_scale; the coverage table is printed and written beside --out."
+            "held-out calibration scenes (drawn as the training config draws them). The "
+            "temperature of the logits at which 68 % of the east / north errors of the windows "
+            "passing the localizer's gate fall within one sigma becomes the checkpoint's "
+            "location_temperature; the coverage table is printed and written beside --out."
         ),
     )
     parser.add_argument("--config", type=Path, required=True, help="the model's training config")
@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from sky2ground_ros.training.distributed import init_distributed
     from sky2ground_ros.training.location_calibration import (
         calibrated,
-        fit_scale,
-        normalised_errors,
+        calibration_windows,
+        fit_temperature,
     )
 
     try:
@@ -65,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
     config = replace(config, data=data)
     batches = validation_batches(config, init_distributed("cpu"), model.config)
     min_mass = LocalizerConfig().min_location_mass if args.min_mass is None else args.min_mass
-    errors = normalised_errors(model, batches, min_mass)
+    windows = calibration_windows(model, batches)
     try:
-        calibration = fit_scale(errors)
+        calibration = fit_temperature(windows, min_mass)
     except ValueError as error:
         print(f"cannot calibrate: {error}")
         return 2

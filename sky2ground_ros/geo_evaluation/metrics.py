@@ -9,12 +9,14 @@ north) with the published standard deviation of that axis: for a calibrated cova
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
+from sky2ground_ros.geo.geodesy import LocalENU
 from sky2ground_ros.localizer.geometry import from_xyz_quat
 from sky2ground_ros.localizer.pipeline import LocalizationResult
 
@@ -59,6 +61,29 @@ def window_error(result: LocalizationResult, truth_map_base: np.ndarray) -> Wind
         east_sigmas=float(abs(error[0]) / sigma[0]),
         north_sigmas=float(abs(error[1]) / sigma[1]),
         ms=ms,
+    )
+
+
+def prior_error(
+    result: LocalizationResult, truth_map_base: np.ndarray, origin: LocalENU
+) -> WindowError:
+    """What staying at the window's prior would publish (the baseline the pose must beat):
+    its position against the truth in ``origin``'s map frame, with the prior's own sigma."""
+    prior = result.prior
+    if prior is None:
+        return WindowError(result.stamp, "prior", ms=0.0)
+    altitude = math.nan if prior.altitude is None else prior.altitude
+    position = np.asarray(origin.from_geodetic(prior.latitude, prior.longitude, altitude))
+    error = position - truth_map_base[:3, 3]
+    sigma = math.nan if prior.sigma_m is None else prior.sigma_m
+    return WindowError(
+        result.stamp,
+        "ok",
+        horizontal_m=float(np.hypot(error[0], error[1])),
+        height_m=float(abs(error[2])),
+        east_sigmas=float(abs(error[0]) / sigma),
+        north_sigmas=float(abs(error[1]) / sigma),
+        ms=0.0,
     )
 
 

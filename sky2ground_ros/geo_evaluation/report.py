@@ -56,7 +56,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['duration_s']:g} s per bag; the node's default parameters and gate "
         f"(classical: image_size {report['classical_image_size']}). Errors are of the "
         "published poses; calibration counts east/north error components within the "
-        "published 1σ / 2σ (68 % / 95 % when calibrated).",
+        "published 1σ / 2σ (68 % / 95 % when calibrated). The prior row is each window's "
+        "prior (the GNSS fix) taken as the pose, with its own sigma: the baseline to beat.",
         "",
         "| platform | method | windows | published | horizontal median / p90 / max (m) "
         "| height median / p90 (m) | heading median / p90 (deg) | within 1σ / 2σ "

@@ -17,13 +17,21 @@ from typing import Any
 from tqdm import tqdm
 
 from sky2ground_ros.geo_evaluation.methods import Method
-from sky2ground_ros.geo_evaluation.metrics import WindowError, summarise, window_error
+from sky2ground_ros.geo_evaluation.metrics import (
+    WindowError,
+    prior_error,
+    summarise,
+    window_error,
+)
 from sky2ground_ros.geo_evaluation.scenarios import Scenario, ScenarioSpec, load_or_build
 from sky2ground_ros.localizer.geometry import enu_in_enu
 from sky2ground_ros.replay.bag_reader import BagReader
 from sky2ground_ros.replay.discovery import ReplayOptions, resolve
 from sky2ground_ros.replay.replay import replay
 from sky2ground_ros.tiles.service import TileService
+
+PRIOR = "prior"
+"""The report's row of the windows' priors (the GNSS fix): the baseline to beat."""
 
 
 @dataclass
@@ -61,8 +69,9 @@ class GeoEvaluation:
 
 def evaluate_scenario(
     scenario: Scenario, method: Method, parameters: dict[str, Any], work_dir: Path
-) -> list[WindowError]:
-    """Replay the scenario's bag with the method; one `WindowError` per window."""
+) -> tuple[list[WindowError], list[WindowError]]:
+    """Replay the scenario's bag with the method; one `WindowError` per window, of the
+    published pose and of the window's prior."""
     backend = method.backend(scenario)
     service = TileService.open(scenario.orthophoto)
     try:
@@ -73,8 +82,13 @@ def evaluate_scenario(
             )
     finally:
         service.close()
-    map_truth = enu_in_enu(scenario.origin, outcome.origin or scenario.origin)
-    return [window_error(r, map_truth @ scenario.base_pose(r.stamp)) for r in outcome.results]
+    origin = outcome.origin or scenario.origin
+    map_truth = enu_in_enu(scenario.origin, origin)
+    truths = [map_truth @ scenario.base_pose(r.stamp) for r in outcome.results]
+    return (
+        [window_error(r, t) for r, t in zip(outcome.results, truths, strict=True)],
+        [prior_error(r, t, origin) for r, t in zip(outcome.results, truths, strict=True)],
+    )
 
 
 def evaluate_geo(
@@ -86,7 +100,7 @@ def evaluate_geo(
 ) -> GeoEvaluation:
     """Render (or reuse) each scenario and run every method on it."""
     evaluation = GeoEvaluation(
-        [m.label for m in methods],
+        [PRIOR, *(m.label for m in methods)],
         list(dict.fromkeys(s.platform for s in specs)),
         list(dict.fromkeys(s.seed for s in specs)),
     )
@@ -102,7 +116,11 @@ def evaluate_geo(
             for method in methods:
                 bar.set_postfix_str(f"{method.label} on {spec.name}")
                 run_dir = Path(work) / f"{spec.name}_{len(evaluation.runs)}"
-                errors = evaluate_scenario(scenario, method, parameters, run_dir)
+                errors, priors = evaluate_scenario(scenario, method, parameters, run_dir)
+                if method is methods[0]:  # every method meets the same priors
+                    evaluation.runs.append(
+                        ScenarioRun(spec.name, spec.platform, spec.seed, PRIOR, priors)
+                    )
                 evaluation.runs.append(
                     ScenarioRun(spec.name, spec.platform, spec.seed, method.label, errors)
                 )

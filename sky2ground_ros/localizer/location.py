@@ -4,12 +4,12 @@ Per window (see `pipeline.Localizer`): the model's crop plan for the window's pl
 rendered around the prior from the tile service's tiles (`geo.satellite_crops`, the generator
 training uses); every camera gets its level frame (roll and pitch from odometry or a level
 base, through its mount) and its height above the ground (drive: the mount above a base on the
-ground; flight: the prior's altitude above the map's ground). Each newest camera's map is read
-at its peak (`model.location_head.read_location`): the nadir through the canvas georeference
-to ENU, the heading with the level frame to an orientation, and the map's spread, scaled by
-the model's calibration, to a covariance. The read-out takes the window's priors: the prior
-position's sigma, and while the localizer tracks a pose the camera's heading carried to the
-window by odometry (`location_prior`).
+ground; flight: the prior's altitude above the map's ground). Each newest camera's map (at the
+model's calibrated temperature) is read with the window's priors, the prior position's sigma
+and, while the localizer tracks a pose, the camera's heading carried to the window by
+odometry (`location_prior`), at the posterior's peak (`model.location_head.read_location`):
+the nadir through the canvas georeference to ENU, the heading with the level frame to an
+orientation, and the posterior's spread to a covariance.
 """
 
 from __future__ import annotations
@@ -82,13 +82,12 @@ def located_camera(
     plan: CropPlan,
     prior_xy: np.ndarray,
     view_type: ViewType,
-    sigma_scale: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``T_map_camera`` (4x4, ENU) of a read-out and its 6x6 covariance (ROS order).
 
     Position: the nadir through the canvas georeference, at the camera's height above the
-    ground; orientation: the read heading applied to the level frame. The horizontal
-    covariance is the map's spread times ``sigma_scale**2`` (the model's calibration).
+    ground; orientation: the read heading applied to the level frame; horizontal covariance:
+    the read-out's.
     """
     west, north = canvas_origin(prior_xy, plan)
     position = np.array(
@@ -96,7 +95,7 @@ def located_camera(
     )
     rotation = yaw_rotation(reading.heading) @ camera.level_from_camera
     covariance = np.zeros((6, 6))
-    covariance[:2, :2] = sigma_scale**2 * reading.covariance
+    covariance[:2, :2] = reading.covariance
     vertical = DRIVE_HEIGHT_SIGMA_M if view_type == ViewType.GROUND else FLIGHT_HEIGHT_SIGMA_M
     covariance[2, 2] = vertical**2
     covariance[3, 3] = covariance[4, 4] = LEVEL_SIGMA_RAD**2

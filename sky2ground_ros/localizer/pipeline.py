@@ -179,7 +179,13 @@ class LocalizationResult:
     tiles: int = 0
     inliers: int = 0
     pose_confidence: float = float("nan")
-    prior_source: str = ""
+    prior: GeoPrior | None = None
+    """The prior the window was localized around."""
+
+    @property
+    def prior_source(self) -> str:
+        """'gnss', 'last pose', 'initial pose', or '' without a prior."""
+        return "" if self.prior is None else self.prior.source
 
     @property
     def ok(self) -> bool:
@@ -282,7 +288,7 @@ class Localizer:
     def process(self, request: WindowRequest) -> LocalizationResult:
         """Localize one window synchronously."""
         result = LocalizationResult(request.stamp, request.received, timings=dict(request.timings))
-        result.prior_source = request.prior.source
+        result.prior = request.prior
         try:
             self._localize(request, result)
         except RejectedWindowError as rejected:
@@ -496,7 +502,7 @@ class Localizer:
             raise RejectedWindowError("model", "the model gave no location maps")
         newest = request.frames[-1]
         first = prepared.num_cameras - len(newest.camera_names)
-        scale = self.model.config.location_sigma_scale if self.model is not None else 1.0
+        temperature = self.model.config.location_temperature if self.model is not None else 1.0
         sigma = request.prior.sigma_m or self.config.unknown_prior_sigma_m
         tracked = self._smoother.predict(request.stamp, newest.odom)
         estimates, masses = [], []
@@ -505,14 +511,15 @@ class Localizer:
             if not bool(location.valid[index]):
                 continue
             prior = location_prior(sigma, tracked, request.cameras[name].T_base_camera)
-            reading = read_location(location.logits[index], float(location.cell_m), prior)
+            reading = read_location(
+                location.logits[index], float(location.cell_m), prior, temperature
+            )
             T_map_camera, covariance = located_camera(
                 reading,
                 window.cameras[index],
                 window.plan,
                 window.prior_xy,
                 window.view_type,
-                scale,
             )
             mount = request.cameras[name].T_base_camera
             estimates.append(base_from_camera(T_map_camera, covariance, mount))

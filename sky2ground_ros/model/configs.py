@@ -50,8 +50,9 @@ class SkyNetConfig:
     """Crops per canvas side (the window's satellite frames: grid^2 crops)."""
     location_overlap: float = 1 / 3
     """Fraction of a crop shared with its neighbour."""
-    location_sigma_scale: float = 1.0
-    """Calibration of the location maps' spread (set on a held-out calibration split)."""
+    location_temperature: float = 1.0
+    """Divides the location logits before the read-out: the maps' calibration (fit by
+    `sky2ground calibrate-location` on a held-out calibration split)."""
     location_canvas_ground_m: float = 140.0
     location_canvas_aerial_m: float = 560.0
     """Side of the canvas around the prior for ground (drive) and aerial (flight) windows."""
@@ -70,6 +71,8 @@ class SkyNetConfig:
             raise ValueError(f"dpt_layers {self.dpt_layers} must lie in [0, depth={self.depth})")
         if self.camera_iterations < 1:
             raise ValueError("camera_iterations must be >= 1")
+        if not self.location_temperature > 0:
+            raise ValueError("location_temperature must be > 0")
         if self.location_head and not self.uses_view_types:
             raise ValueError(
                 "the location head needs msa or sat_stream (it tells satellite frames)"

@@ -514,11 +514,10 @@ class LocationReading:
     heading_sigma: float
     """Spread (radians) of the heading distribution at the peak, at least a bin's quantisation."""
     covariance: np.ndarray
-    """2x2 (east, north) covariance in m^2: the map's second moment near its peak (plus a
-    cell's quantisation), uncalibrated, without the position prior (so a filter downstream
-    that also fuses that prior does not count it twice)."""
+    """2x2 (east, north) covariance in m^2: the distribution's second moment near its peak
+    (plus a cell's quantisation)."""
     peak_mass: float
-    """Probability within `PEAK_RADIUS` cells of the peak, given the priors."""
+    """Probability within `PEAK_RADIUS` cells of the peak."""
 
 
 @dataclass(frozen=True)
@@ -559,30 +558,34 @@ class LocationPrior:
 
 
 def read_location(
-    logits: torch.Tensor, cell_m: float, prior: LocationPrior | None = None
+    logits: torch.Tensor,
+    cell_m: float,
+    prior: LocationPrior | None = None,
+    temperature: float = 1.0,
 ) -> LocationReading:
     """Peak of a [headings, C, C] map, refined to sub-cell by its local mean, and its heading.
 
-    With a ``prior`` the peak, heading and peak mass are those of the posterior (map times
-    prior: the prior picks among look-alike places, e.g. along a street), the covariance that
-    of the map (with the heading prior) around that peak.
+    The map (logits over ``temperature``, the model's calibration) is a likelihood; with a
+    ``prior`` everything is read off the posterior, map times prior: the prior picks among
+    look-alike places (a street along its length, an untracked heading) and its weight
+    against the map's shows in the covariance.
     """
     headings, cols = logits.shape[0], logits.shape[2]
-    logits = logits.double()
+    logits = logits.double() / temperature
     if prior is not None:
-        logits = logits + prior.heading_log_density(headings)[:, None, None]
-    measured = torch.softmax(logits.flatten(), 0).reshape(logits.shape)
-    p = measured
-    if prior is not None:
-        posterior = logits + prior.position_log_density(cols, cell_m)
-        p = torch.softmax(posterior.flatten(), 0).reshape(logits.shape)
+        logits = (
+            logits
+            + prior.heading_log_density(headings)[:, None, None]
+            + prior.position_log_density(cols, cell_m)
+        )
+    p = torch.softmax(logits.flatten(), 0).reshape(logits.shape)
     position = p.sum(0)
     r0, c0 = divmod(int(position.argmax()), cols)
     window = _window(position, r0, c0, PEAK_RADIUS)
     mass = window.weights.sum()
     row = float((window.weights * window.rows).sum() / mass)
     col = float((window.weights * window.cols).sum() / mass)
-    spread = _window(measured.sum(0), r0, c0, SPREAD_RADIUS)
+    spread = _window(position, r0, c0, SPREAD_RADIUS)
     w = spread.weights / spread.weights.sum()
     dr, dc = spread.rows - row, spread.cols - col
     var_r, var_c = float((w * dr * dr).sum()), float((w * dc * dc).sum())

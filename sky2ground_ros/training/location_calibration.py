@@ -1,9 +1,10 @@
-"""Calibration of the location head's covariance on a held-out calibration split.
+"""Calibration of the location head's maps on a held-out calibration split.
 
-A map's spread near its peak has the shape of the error, not its size. The scale that puts
-68 % of the read-out's east / north error components within one sigma, over the windows whose
-peak mass passes the localizer's gate (those it would publish), becomes the model's
-``location_sigma_scale``, which the localizer applies to every published covariance.
+A map's spread has the shape of the error, not its size. Its logits are divided by a
+temperature (Guo et al.'s temperature scaling): the one whose read-outs, given the windows'
+priors and over the windows whose peak mass passes the localizer's gate (those it would
+publish), put 68 % of the east / north error components within one published sigma becomes
+the model's ``location_temperature``.
 """
 
 from __future__ import annotations
@@ -24,48 +25,68 @@ from sky2ground_ros.views import ViewType
 
 ONE_SIGMA = math.erf(1.0 / math.sqrt(2.0))
 """Share of a normal variable within one standard deviation (0.683)."""
+TEMPERATURES = np.geomspace(0.01, 10.0, 61)
+"""The temperatures tried (a grid: coverage need not be monotonic once the gate moves)."""
+
+
+@dataclass(frozen=True)
+class CalibrationWindow:
+    """One held-out window's anchor map and what the read-out is given and must find."""
+
+    platform: str
+    logits: torch.Tensor
+    cell_m: float
+    prior: LocationPrior
+    truth: np.ndarray
+    """Nadir in canvas metres (east, south)."""
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How the published sigma covers the errors at one temperature, per platform."""
+
+    windows: dict[str, int]
+    """Windows whose peak mass passed the gate."""
+    within_1sigma: dict[str, float]
+    within_2sigma: dict[str, float]
+    pooled_1sigma: float
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """The fitted scale and how the covariance covers the errors before and after it."""
+    """The fitted temperature and the coverage before (temperature 1) and after it."""
 
-    scale: float
-    windows: dict[str, int]
-    """Per platform, the windows whose peak mass passed the gate."""
-    within_1sigma_before: dict[str, float]
-    within_1sigma: dict[str, float]
-    within_2sigma: dict[str, float]
+    temperature: float
+    before: Coverage
+    after: Coverage
 
     def markdown(self) -> str:
-        """A table of coverage per platform, unscaled and scaled."""
+        """A table of coverage per platform, before and after."""
         lines = [
-            f"location_sigma_scale = {self.scale:.3f}",
+            f"location_temperature = {self.temperature:.4g}",
             "",
-            "| platform | windows | within 1σ unscaled | within 1σ / 2σ scaled |",
+            "| platform | temperature | windows passing the gate | within 1σ / 2σ |",
             "|---|---:|---:|---:|",
         ]
-        for name, count in self.windows.items():
-            lines.append(
-                f"| {name} | {count} | {100 * self.within_1sigma_before[name]:.0f} % | "
-                f"{100 * self.within_1sigma[name]:.0f} % / {100 * self.within_2sigma[name]:.0f} % |"
-            )
+        for temperature, coverage in ((1.0, self.before), (self.temperature, self.after)):
+            for name, count in coverage.windows.items():
+                within = f"{100 * coverage.within_1sigma[name]:.0f} % / "
+                within += f"{100 * coverage.within_2sigma[name]:.0f} %"
+                lines.append(f"| {name} | {temperature:.4g} | {count} | {within} |")
         return "\n".join(lines) + "\n"
 
 
 @torch.no_grad()
-def normalised_errors(
-    model: SkyNet, batches: Iterable[Mapping[str, Any]], min_mass: float
-) -> dict[str, np.ndarray]:
-    """Per platform, |east| and |north| error of each gated anchor read-out over its sigma."""
+def calibration_windows(
+    model: SkyNet, batches: Iterable[Mapping[str, Any]]
+) -> list[CalibrationWindow]:
+    """The anchor camera's map of every window that has one."""
     model.eval()
-    found: dict[str, list[float]] = {}
+    windows = []
     for batch in batches:
-        outputs = model(
-            batch["images"], batch["view_types"], geometry=location_geometry(batch, model.config)
-        )
-        logits = outputs["location_logits"]
-        for b in range(logits.shape[0]):
+        geometry = location_geometry(batch, model.config)
+        outputs = model(batch["images"], batch["view_types"], geometry=geometry)
+        for b in range(outputs["location_logits"].shape[0]):
             if not bool(outputs["location_valid"][b, 0]):
                 continue
             prior = LocationPrior(
@@ -73,34 +94,50 @@ def normalised_errors(
                 float(batch["heading_prior"][b, 0]),
                 float(batch["heading_prior_sigma"][b]),
             )
-            reading = read_location(logits[b, 0], float(outputs["location_cell_m"][b]), prior)
-            if reading.peak_mass < min_mass:
-                continue
-            truth = batch["nadir_m"][b, 0].double().numpy()
-            error = np.array([reading.east_m - truth[0], reading.south_m - truth[1]])
-            sigma = np.sqrt(np.diag(reading.covariance))
-            platform = PLATFORMS[ViewType(int(batch["view_types"][b, 0]))]
-            found.setdefault(platform, []).extend(np.abs(error) / sigma)
-    return {name: np.asarray(values) for name, values in found.items()}
+            windows.append(
+                CalibrationWindow(
+                    PLATFORMS[ViewType(int(batch["view_types"][b, 0]))],
+                    outputs["location_logits"][b, 0].double(),
+                    float(outputs["location_cell_m"][b]),
+                    prior,
+                    batch["nadir_m"][b, 0].double().numpy(),
+                )
+            )
+    return windows
 
 
-def fit_scale(errors: Mapping[str, np.ndarray]) -> Calibration:
-    """The scale whose sigma covers 68 % of all platforms' normalised error components."""
-    errors = {name: values for name, values in errors.items() if values.size}
-    pooled = np.concatenate([np.empty(0), *errors.values()])
-    if not pooled.size:
-        raise ValueError("no window passed the gate: nothing to calibrate on")
-    scale = float(np.quantile(pooled, ONE_SIGMA))
-    return Calibration(
-        scale,
-        {name: len(v) // 2 for name, v in errors.items()},
-        {name: float(np.mean(v <= 1.0)) for name, v in errors.items()},
-        {name: float(np.mean(v <= scale)) for name, v in errors.items()},
-        {name: float(np.mean(v <= 2.0 * scale)) for name, v in errors.items()},
+def coverage(windows: list[CalibrationWindow], temperature: float, min_mass: float) -> Coverage:
+    """Read every window at ``temperature``; coverage of the gated ones' error components."""
+    found: dict[str, list[float]] = {}
+    for w in windows:
+        reading = read_location(w.logits, w.cell_m, w.prior, temperature)
+        if reading.peak_mass < min_mass:
+            continue
+        error = np.array([reading.east_m - w.truth[0], reading.south_m - w.truth[1]])
+        found.setdefault(w.platform, []).extend(
+            np.abs(error) / np.sqrt(np.diag(reading.covariance))
+        )
+    ratios = {name: np.asarray(values) for name, values in found.items()}
+    pooled = np.concatenate([np.empty(0), *ratios.values()])
+    return Coverage(
+        {name: len(r) // 2 for name, r in ratios.items()},
+        {name: float(np.mean(r <= 1.0)) for name, r in ratios.items()},
+        {name: float(np.mean(r <= 2.0)) for name, r in ratios.items()},
+        float(np.mean(pooled <= 1.0)) if pooled.size else math.nan,
     )
 
 
+def fit_temperature(windows: list[CalibrationWindow], min_mass: float) -> Calibration:
+    """The grid temperature whose gated 1-sigma coverage is nearest 68 %."""
+    tried = [(t, coverage(windows, float(t), min_mass)) for t in TEMPERATURES]
+    usable = [(t, c) for t, c in tried if math.isfinite(c.pooled_1sigma)]
+    if not usable:
+        raise ValueError("no window passed the gate at any temperature: nothing to calibrate on")
+    temperature, after = min(usable, key=lambda tc: abs(tc[1].pooled_1sigma - ONE_SIGMA))
+    return Calibration(float(temperature), coverage(windows, 1.0, min_mass), after)
+
+
 def calibrated(model: SkyNet, calibration: Calibration) -> SkyNet:
-    """The model with its config's ``location_sigma_scale`` set to the calibration's."""
-    model.config = replace(model.config, location_sigma_scale=calibration.scale)
+    """The model with its config's ``location_temperature`` set to the calibration's."""
+    model.config = replace(model.config, location_temperature=calibration.temperature)
     return model
