@@ -154,14 +154,13 @@ def test_location_prior_carries_the_tracked_heading_to_each_camera() -> None:
     mount[:3, :3] = [[0, 0, 1], [-1, 0, 0], [0, -1, 0]]  # optical axis along the base's x
     assert location_prior(4.0, None, mount) == LocationPrior(4.0)
     yaw = math.radians(70.0)
-    covariance = np.diag([1.0, 1.0, 1.0, 1e-4, 1e-4, math.radians(3.0) ** 2])
-    quaternion = Rotation.from_euler("z", yaw).as_quat()
-    tracked = PoseEstimate(5.0, np.zeros(3), quaternion, covariance)
-    prior = location_prior(4.0, tracked, mount)
-    assert prior.sigma_m == 4.0
-    assert prior.heading == pytest.approx(yaw) and prior.heading_sigma == pytest.approx(
-        math.radians(3.0)
-    )
+    for yaw_sigma, expected in ((3.0, 10.0), (20.0, 20.0)):  # floored at 10 degrees
+        covariance = np.diag([1.0, 1.0, 1.0, 1e-4, 1e-4, math.radians(yaw_sigma) ** 2])
+        quaternion = Rotation.from_euler("z", yaw).as_quat()
+        tracked = PoseEstimate(5.0, np.zeros(3), quaternion, covariance)
+        prior = location_prior(4.0, tracked, mount)
+        assert prior.sigma_m == 4.0 and prior.heading == pytest.approx(yaw)
+        assert prior.heading_sigma == pytest.approx(math.radians(expected))
     covariance[5, 5] = math.radians(60.0) ** 2  # lost track of the heading: no prior
     lost = PoseEstimate(5.0, np.zeros(3), quaternion, covariance)
     assert location_prior(4.0, lost, mount).heading is None

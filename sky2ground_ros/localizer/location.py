@@ -32,8 +32,10 @@ LEVEL_SIGMA_RAD = math.radians(1.0)
 DRIVE_HEIGHT_SIGMA_M = 0.3
 FLIGHT_HEIGHT_SIGMA_M = 5.0
 """Vertical standard deviations of a camera on a ground vehicle and on a GNSS-aided drone."""
-HEADING_PRIOR_SIGMA_RAD = (math.radians(1.0), math.radians(45.0))
-"""A tracked heading's sigma is floored at the first; beyond the second it is no prior."""
+HEADING_PRIOR_SIGMA_RAD = (math.radians(10.0), math.radians(45.0))
+"""A tracked heading's sigma is floored at the first (the heading prior error the model was
+validated with, so the map can still correct the track instead of locking onto it); beyond
+the second it is no prior."""
 
 
 @dataclass(frozen=True)
