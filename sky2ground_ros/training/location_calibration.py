@@ -20,7 +20,7 @@ import torch
 from sky2ground_ros.model.location_head import LocationPrior, read_location
 from sky2ground_ros.model.skynet import SkyNet
 from sky2ground_ros.training.batches import location_geometry
-from sky2ground_ros.training.location_metrics import PLATFORMS
+from sky2ground_ros.training.location_metrics import PLATFORMS, window_prior
 from sky2ground_ros.views import ViewType
 
 ONE_SIGMA = math.erf(1.0 / math.sqrt(2.0))
@@ -89,17 +89,12 @@ def calibration_windows(
         for b in range(outputs["location_logits"].shape[0]):
             if not bool(outputs["location_valid"][b, 0]):
                 continue
-            prior = LocationPrior(
-                float(batch["prior_sigma_m"][b]),
-                float(batch["heading_prior"][b, 0]),
-                float(batch["heading_prior_sigma"][b]),
-            )
             windows.append(
                 CalibrationWindow(
                     PLATFORMS[ViewType(int(batch["view_types"][b, 0]))],
                     outputs["location_logits"][b, 0].double(),
                     float(outputs["location_cell_m"][b]),
-                    prior,
+                    window_prior(batch, b),
                     batch["nadir_m"][b, 0].double().numpy(),
                 )
             )

@@ -27,12 +27,7 @@ def located_errors(outputs: Mapping[str, Any], batch: Mapping[str, Any]) -> dict
         cell_m = float(outputs["location_cell_m"][b])
         truth = batch["nadir_m"][b, 0].double().cpu().numpy()
         prior_error = float(batch["prior_error_m"][b])
-        prior = LocationPrior(
-            float(batch["prior_sigma_m"][b]),
-            float(batch["heading_prior"][b, 0]),
-            float(batch["heading_prior_sigma"][b]),
-        )
-        for name, given in ((platform, None), (f"{platform}_posterior", prior)):
+        for name, given in ((platform, None), (f"{platform}_posterior", window_prior(batch, b))):
             if bool(outputs["location_valid"][b, 0]):
                 reading = read_location(logits[b, 0].detach().cpu(), cell_m, given)
                 error = float(np.hypot(reading.east_m - truth[0], reading.south_m - truth[1]))
@@ -41,3 +36,12 @@ def located_errors(outputs: Mapping[str, Any], batch: Mapping[str, Any]) -> dict
             errors.setdefault(name, []).append(error)
         errors.setdefault(f"{platform}_prior", []).append(prior_error)
     return errors
+
+
+def window_prior(batch: Mapping[str, Any], b: int) -> LocationPrior:
+    """The priors of window ``b``'s anchor camera: the prior's sigma and the heading prior."""
+    return LocationPrior(
+        float(batch["prior_sigma_m"][b]),
+        float(batch["heading_prior"][b, 0]),
+        float(batch["heading_prior_sigma"][b]),
+    )
