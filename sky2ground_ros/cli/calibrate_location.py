@@ -1,4 +1,4 @@
-"""`sky2ground calibrate-location`: fit a location-head checkpoint's covariance scale on a
+"""`sky2ground calibrate-location`: fit a location-head checkpoint's map temperature on a
 held-out calibration split and write the calibrated checkpoint."""
 
 from __future__ import annotations

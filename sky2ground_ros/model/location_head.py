@@ -520,6 +520,12 @@ class LocationReading:
     """Probability within `PEAK_RADIUS` cells of the peak."""
 
 
+def heading_offsets(headings: int, heading: float) -> torch.Tensor:
+    """[headings] float64: each heading bin's signed angle from ``heading``, in [-pi, pi)."""
+    angles = torch.arange(headings, dtype=torch.float64) * (2 * math.pi / headings)
+    return torch.remainder(angles - heading + math.pi, 2 * math.pi) - math.pi
+
+
 @dataclass(frozen=True)
 class LocationPrior:
     """What the window knows before its map: where the prior puts the camera and its heading.
@@ -546,9 +552,7 @@ class LocationPrior:
         """[headings] wrapped-normal log density (up to a constant); zeros without a heading."""
         if self.heading is None or self.heading_sigma is None:
             return torch.zeros(headings, dtype=torch.float64)
-        angles = torch.arange(headings, dtype=torch.float64) * (2 * math.pi / headings)
-        wrapped = torch.remainder(angles - self.heading + math.pi, 2 * math.pi) - math.pi
-        return -0.5 * (wrapped / self.heading_sigma) ** 2
+        return -0.5 * (heading_offsets(headings, self.heading) / self.heading_sigma) ** 2
 
     def position_log_density(self, cells: int, cell_m: float) -> torch.Tensor:
         """[cells, cells] Gaussian log density (up to a constant) around the canvas centre."""
@@ -603,8 +607,7 @@ def read_location(
         (weights * torch.tensor([-1.0, 0.0, 1.0], dtype=weights.dtype)).sum() / weights.sum()
     )
     heading = math.remainder((k0 + offset) * step, 2 * math.pi)
-    angles = torch.arange(headings, dtype=per_heading.dtype) * step
-    wrapped = torch.remainder(angles - heading + math.pi, 2 * math.pi) - math.pi
+    wrapped = heading_offsets(headings, heading)
     share = per_heading / per_heading.sum()
     heading_sigma = math.sqrt(float((share * wrapped**2).sum()) + step**2 / 12.0)
     return LocationReading(

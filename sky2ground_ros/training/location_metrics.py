@@ -27,12 +27,12 @@ def located_errors(outputs: Mapping[str, Any], batch: Mapping[str, Any]) -> dict
         cell_m = float(outputs["location_cell_m"][b])
         truth = batch["nadir_m"][b, 0].double().cpu().numpy()
         prior_error = float(batch["prior_error_m"][b])
+        valid = bool(outputs["location_valid"][b, 0])
         for name, given in ((platform, None), (f"{platform}_posterior", window_prior(batch, b))):
-            if bool(outputs["location_valid"][b, 0]):
+            error = prior_error  # no map: the localizer would stay at the prior
+            if valid:
                 reading = read_location(logits[b, 0].detach().cpu(), cell_m, given)
                 error = float(np.hypot(reading.east_m - truth[0], reading.south_m - truth[1]))
-            else:
-                error = prior_error  # no map: the localizer would stay at the prior
             errors.setdefault(name, []).append(error)
         errors.setdefault(f"{platform}_prior", []).append(prior_error)
     return errors

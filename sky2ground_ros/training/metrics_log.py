@@ -27,7 +27,8 @@ class CsvLog:
     def __init__(self, path: str | Path, resume_step: int = 0) -> None:
         self.path = Path(path)
         self.fields: list[str] | None = None
-        self.widen = False
+        self._resumed: list[dict[str, Any]] | None = None
+        """The rows kept on resume, until the first new row (which may widen the header)."""
         if self.path.is_file():
             if resume_step > 0:
                 self._truncate_after(resume_step)
@@ -41,7 +42,7 @@ class CsvLog:
             self.fields = list(reader.fieldnames or [])
             rows = [row for row in reader if int(row["step"]) <= step]
         self._rewrite(rows)
-        self.widen = True
+        self._resumed = rows
 
     def _rewrite(self, rows: list[dict[str, Any]]) -> None:
         with self.path.open("w", newline="", encoding="utf-8") as f:
@@ -56,14 +57,12 @@ class CsvLog:
             with self.path.open("w", newline="", encoding="utf-8") as f:
                 csv.DictWriter(f, self.fields).writeheader()
         extra = [key for key in row if key not in self.fields]
-        if extra and self.widen:
-            with self.path.open(newline="", encoding="utf-8") as f:
-                rows = list(csv.DictReader(f))
+        if extra and self._resumed is not None:
             self.fields = [*self.fields, *extra]
-            self._rewrite(rows)
+            self._rewrite(self._resumed)
         elif extra:
             raise KeyError(f"{self.path}: columns {sorted(extra)} not in the header")
-        self.widen = False
+        self._resumed = None
         with self.path.open("a", newline="", encoding="utf-8") as f:
             csv.DictWriter(f, self.fields).writerow(dict(row))
 
