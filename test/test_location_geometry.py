@@ -12,7 +12,7 @@ from scipy.spatial.transform import Rotation
 from sky2ground_ros.geo.geodesy import LocalENU
 from sky2ground_ros.geo.level_frame import level_frame, yaw_rotation
 from sky2ground_ros.geo.satellite_crops import CropPlan, Raster, render_crops
-from sky2ground_ros.localizer.location import camera_geometry, location_prior
+from sky2ground_ros.localizer.location import camera_geometry, location_prior, prior_pull
 from sky2ground_ros.localizer.pipeline import LocalizerConfig, location_rejection
 from sky2ground_ros.localizer.smoothing import PoseEstimate
 from sky2ground_ros.model import SkyNet, get_config
@@ -134,6 +134,24 @@ def test_priors_pick_among_look_alike_places_and_narrow_the_covariance() -> None
     assert math.degrees(read_location(logits, 2.0, LocationPrior(8.0)).heading) == pytest.approx(
         30.0, abs=1e-3
     )
+
+
+def test_prior_pull_is_how_far_the_read_out_follows_its_prior() -> None:
+    """A flat map leaves the read-out to its prior (pull 1, all of its error shared with the
+    next window); a sharp map ignores it (pull 0); a Gaussian map of 6 m against a 2 m prior
+    follows the prior by 36 / (36 + 4), and the east / north axes keep their signs."""
+    rows, cols = torch.meshgrid(torch.arange(40.0), torch.arange(40.0), indexing="ij")
+    flat = torch.zeros(36, 40, 40)
+    sharp = (-0.5 * ((rows - 20) ** 2 + (cols - 20) ** 2) / 0.3**2).expand(36, 40, 40)
+    blob = (-0.5 * ((rows - 19.5) ** 2 + (cols - 19.5) ** 2) / 3.0**2).expand(36, 40, 40)
+    prior = LocationPrior(sigma_m=2.0)
+    assert prior_pull(flat, 2.0, prior, 1.0) == pytest.approx(np.eye(2), abs=0.05)
+    assert prior_pull(sharp, 2.0, prior, 1.0) == pytest.approx(np.zeros((2, 2)), abs=0.05)
+    assert prior_pull(blob, 2.0, prior, 1.0) == pytest.approx(np.eye(2) * 36 / 40, abs=0.05)
+    moved = read_location(flat, 2.0, LocationPrior(2.0, offset_m=(4.0, 6.0)))
+    centre = read_location(flat, 2.0, prior)
+    assert moved.east_m - centre.east_m == pytest.approx(4.0, abs=0.2)
+    assert moved.south_m - centre.south_m == pytest.approx(-6.0, abs=0.2)
 
 
 @pytest.mark.parametrize(

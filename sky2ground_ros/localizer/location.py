@@ -15,16 +15,17 @@ orientation, and the posterior's spread to a covariance.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import torch
 from scipy.spatial.transform import Rotation
 
 from sky2ground_ros.geo.level_frame import level_frame, yaw_rotation
 from sky2ground_ros.geo.satellite_crops import CropPlan, canvas_origin
 from sky2ground_ros.localizer.geometry import transform
 from sky2ground_ros.localizer.smoothing import PoseEstimate
-from sky2ground_ros.model.location_head import LocationPrior, LocationReading
+from sky2ground_ros.model.location_head import LocationPrior, LocationReading, read_location
 from sky2ground_ros.views import ViewType
 
 LEVEL_SIGMA_RAD = math.radians(1.0)
@@ -103,6 +104,29 @@ def located_camera(
     covariance[3, 3] = covariance[4, 4] = LEVEL_SIGMA_RAD**2
     covariance[5, 5] = reading.heading_sigma**2
     return transform(rotation, position), covariance
+
+
+def prior_pull(
+    logits: torch.Tensor, cell_m: float, prior: LocationPrior, temperature: float
+) -> np.ndarray:
+    """2x2 (east, north) Jacobian of a read-out's nadir with respect to its prior position.
+
+    Measured by moving the prior one sigma each way along each axis: a fix inherits
+    ``J Σ_prior Jᵀ`` of its prior's error, the part it shares with every other window read
+    around the same prior (a Gaussian posterior has ``J = Σ_post Λ_prior``).
+    """
+    step = prior.sigma_m
+    jacobian = np.zeros((2, 2))
+    for axis in range(2):
+        ends = []
+        for sign in (-1.0, 1.0):
+            offset = np.zeros(2)
+            offset[axis] = sign * step
+            moved = replace(prior, offset_m=(float(offset[0]), float(offset[1])))
+            reading = read_location(logits, cell_m, moved, temperature)
+            ends.append(np.array([reading.east_m, -reading.south_m]))
+        jacobian[:, axis] = (ends[1] - ends[0]) / (2.0 * step)
+    return jacobian
 
 
 def location_prior(

@@ -122,6 +122,10 @@ NODE_PARAMETERS: dict[str, tuple[Any, str]] = {
     ),
     "smoothing.position_noise_m2_per_s": (0.5, "random-walk position noise of the smoother"),
     "smoothing.rotation_noise_rad2_per_s": (0.01, "random-walk rotation noise of the smoother"),
+    "smoothing.prior_correlation_s": (
+        30.0,
+        "correlation time of the error fixes share through their prior (a GNSS bias)",
+    ),
     "frames.map": ("map", "map frame (local ENU at the origin)"),
     "frames.odom": ("odom", "odometry frame"),
     "frames.base": ("base_link", "robot base frame"),
@@ -225,6 +229,7 @@ def localizer_config(values: dict[str, Any]) -> LocalizerConfig:
             odometry_drift_fraction=float(values["smoothing.odometry_drift_fraction"]),
             position_noise_m2_per_s=float(values["smoothing.position_noise_m2_per_s"]),
             rotation_noise_rad2_per_s=float(values["smoothing.rotation_noise_rad2_per_s"]),
+            prior_correlation_s=float(values["smoothing.prior_correlation_s"]),
         ),
         codec=ImageCodec(str(values["transport.format"]), int(values["transport.jpeg_quality"])),
         mode=str(values["localization_mode"]).strip().lower(),

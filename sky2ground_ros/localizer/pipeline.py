@@ -44,6 +44,7 @@ from sky2ground_ros.localizer.location import (
     camera_geometry,
     located_camera,
     location_prior,
+    prior_pull,
 )
 from sky2ground_ros.localizer.preprocess import batch_tensor
 from sky2ground_ros.localizer.prior import GeoPrior
@@ -478,13 +479,15 @@ class Localizer:
         T_map_base: np.ndarray,  # noqa: N803 - a pose, as everywhere in the localizer
         covariance: np.ndarray,
         gate_reason: str | None,
+        correlated: np.ndarray | None = None,
     ) -> PoseEstimate:
-        """The smoother's pose after a fix that passed its gate (else `RejectedWindowError`)."""
+        """The smoother's pose after a fix that passed its gate (else `RejectedWindowError`);
+        ``correlated``: the fix's position covariance shared with earlier fixes (its prior's)."""
         if gate_reason is not None:
             raise RejectedWindowError("gate", gate_reason)
         quaternion = Rotation.from_matrix(T_map_base[:3, :3]).as_quat()
         fix = PoseEstimate(request.stamp, T_map_base[:3, 3].copy(), quaternion, covariance)
-        smoothed = self._smoother.update(fix, request.frames[-1].odom)
+        smoothed = self._smoother.update(fix, request.frames[-1].odom, correlated)
         if smoothed is None:
             raise RejectedWindowError("jump", "pose jumped beyond the smoother's gate")
         return smoothed
@@ -505,7 +508,7 @@ class Localizer:
         temperature = self.model.config.location_temperature if self.model is not None else 1.0
         sigma = request.prior.sigma_m or self.config.unknown_prior_sigma_m
         tracked = self._smoother.predict(request.stamp, newest.odom)
-        estimates, masses = [], []
+        estimates, masses, shared = [], [], []
         for k, name in enumerate(newest.camera_names):
             index = first + k
             if not bool(location.valid[index]):
@@ -523,13 +526,17 @@ class Localizer:
             )
             mount = request.cameras[name].T_base_camera
             estimates.append(base_from_camera(T_map_camera, covariance, mount))
+            pull = prior_pull(location.logits[index], float(location.cell_m), prior, temperature)
+            shared.append(prior_share(pull, sigma, covariance[2, 2]))
             masses.append(reading.peak_mass)
         if not estimates:
             raise RejectedWindowError("model", "no newest camera saw enough ground for a map")
         T_map_base, covariance = _fuse(estimates)
+        correlated = np.einsum("k,kij->ij", _fusion_weights(estimates), np.stack(shared))
         mass = min(masses)
         reason = location_rejection(self.config, covariance, mass)
-        return self._smoothed(request, T_map_base, covariance, reason), len(estimates), mass
+        smoothed = self._smoothed(request, T_map_base, covariance, reason, correlated)
+        return smoothed, len(estimates), mass
 
     def _localize(self, request: WindowRequest, result: LocalizationResult) -> None:
         """Fill ``result`` stage by stage with timings; a rejection stops at its stage."""
@@ -630,14 +637,31 @@ def _fuse(estimates: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, n
         return estimates[0]
     poses = np.stack([T for T, _ in estimates])
     covariances = np.stack([C for _, C in estimates])
-    weights = 1.0 / np.trace(covariances[:, :3, :3], axis1=1, axis2=2)
-    weights /= weights.sum()
+    weights = _fusion_weights(estimates)
     position = weights @ poses[:, :3, 3]
     rotation = Rotation.from_matrix(poses[:, :3, :3]).mean(weights).as_matrix()
     spread = poses[:, :3, 3] - position
     covariance = np.einsum("k,kij->ij", weights, covariances)
     covariance[:3, :3] += np.einsum("k,ki,kj->ij", weights, spread, spread)
     return transform(rotation, position), covariance
+
+
+def _fusion_weights(estimates: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Normalised inverse-variance weights of per-camera estimates (position trace)."""
+    weights = 1.0 / np.array([np.trace(C[:3, :3]) for _, C in estimates])
+    return weights / weights.sum()
+
+
+def prior_share(pull: np.ndarray, prior_sigma_m: float, vertical: float) -> np.ndarray:
+    """The part of a read-out's 3x3 position covariance that is its prior's error.
+
+    ``pull`` is how far the read-out's nadir follows its prior (`prior_pull`); the height is
+    the prior's or the ground model's, all of it shared from window to window.
+    """
+    shared = np.zeros((3, 3))
+    shared[:2, :2] = prior_sigma_m**2 * pull @ pull.T
+    shared[2, 2] = vertical
+    return shared
 
 
 def _registered(covariance: np.ndarray, fit: RegistrationResult) -> np.ndarray:

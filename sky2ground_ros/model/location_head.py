@@ -539,6 +539,9 @@ class LocationPrior:
     heading: float | None = None
     """Radians, ENU, of the camera's level frame x axis."""
     heading_sigma: float | None = None
+    offset_m: tuple[float, float] = (0.0, 0.0)
+    """Where the prior puts the nadir, in metres east and north of the canvas centre (zero
+    for the crops' own prior; moved to measure how much a read-out follows its prior)."""
 
     def __post_init__(self) -> None:
         if not self.sigma_m > 0:
@@ -555,10 +558,13 @@ class LocationPrior:
         return -0.5 * (heading_offsets(headings, self.heading) / self.heading_sigma) ** 2
 
     def position_log_density(self, cells: int, cell_m: float) -> torch.Tensor:
-        """[cells, cells] Gaussian log density (up to a constant) around the canvas centre."""
-        offset = ((torch.arange(cells, dtype=torch.float64) + 0.5) - cells / 2.0) * cell_m
-        per_axis = -0.5 * (offset / self.sigma_m) ** 2
-        return per_axis[:, None] + per_axis[None, :]
+        """[cells, cells] (rows south, columns east) Gaussian log density, up to a constant,
+        around the canvas centre moved by `offset_m`."""
+        centred = ((torch.arange(cells, dtype=torch.float64) + 0.5) - cells / 2.0) * cell_m
+        east, north = self.offset_m
+        rows = -0.5 * ((centred + north) / self.sigma_m) ** 2
+        cols = -0.5 * ((centred - east) / self.sigma_m) ** 2
+        return rows[:, None] + cols[None, :]
 
 
 def read_location(

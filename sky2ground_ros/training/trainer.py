@@ -168,7 +168,7 @@ class Trainer:
             scalars["loss"] = float(total.detach())
         return total, scalars, outputs
 
-    def _step(self, batch: dict[str, Any]) -> tuple[dict[str, float], float]:
+    def train_step(self, batch: dict[str, Any]) -> tuple[dict[str, float], float]:
         """One optimiser step; returns the loss scalars and the pre-clipping gradient norm."""
         batch = to_device(batch, self.context.device)
         total, scalars, _ = self._losses(self.network, batch)
@@ -234,7 +234,7 @@ class Trainer:
         segment_start = time.perf_counter()
         window_start, window_samples = segment_start, 0
         for batch in loader:
-            scalars, grad_norm = self._step(batch)
+            scalars, grad_norm = self.train_step(batch)
             step += 1
             window_samples += batch["images"].shape[0] * ctx.world_size
             bar.update(1)
