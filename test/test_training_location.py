@@ -12,7 +12,7 @@ from sky2ground_ros.cli.main import main
 from sky2ground_ros.data.cameras import HelixConfig
 from sky2ground_ros.data.synthetic import SyntheticConfig, generate_dataset
 from sky2ground_ros.model.weights import load_model
-from sky2ground_ros.training.location_curve import CURVE_PNG
+from sky2ground_ros.training.location_curve import CURVE_PNG, geo_points
 from sky2ground_ros.training.trainer import Trainer
 
 SCENES = SyntheticConfig(
@@ -70,6 +70,38 @@ def test_location_run_reports_held_out_errors_beside_the_prior(
     table = out.with_suffix(".calibration.md").read_text()
     assert f"location_temperature = {temperature:.4g}" in table
     assert main([*argv, "--min-mass", "1.1"]) == 2  # no window passes: nothing to fit
+
+
+def test_location_run_logs_evaluate_geo_and_rra_into_its_curve(
+    scenes: Path, tmp_path: Path
+) -> None:
+    """Every run.geo_every steps the weights replay held-out bags through the localizer (the
+    product metric): geo.csv per platform, and the curve PNG's second row."""
+    config = tiny_config(
+        scenes,
+        tmp_path / "run",
+        model={"location_head": True},
+        data={
+            "num_frames": 5,
+            "location_cameras": 1,
+            "val_scenes": str(scenes),
+            "geo_data": str(tmp_path / "bags"),
+            "geo_duration_s": 3.0,
+        },
+        run={"steps": 2, "batch_size": 1, "val_every": 2, "geo_every": 2},
+    )
+    Trainer(config).fit()
+    with (tmp_path / "run" / "geo.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["step"]) for r in rows] == [2]
+    for platform in ("drive", "flight"):
+        assert 0.0 <= float(rows[0][f"{platform}_published"]) <= 1.0
+        assert f"{platform}_median_m" in rows[0] and f"{platform}_within_1sigma" in rows[0]
+    with (tmp_path / "run" / "val.csv").open(newline="") as handle:
+        val = list(csv.DictReader(handle))[-1]
+    assert 0.0 <= float(val["rra_5"]) <= 100.0 and 0.0 <= float(val["rta_5"]) <= 100.0
+    assert len(geo_points(tmp_path / "run")) == 2
+    assert (tmp_path / "run" / CURVE_PNG).stat().st_size > 0
 
 
 def test_location_windows_refuse_curricula_that_pick_other_views(scenes: Path, tmp_path: Path):

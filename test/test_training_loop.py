@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -71,6 +74,51 @@ def test_resume_from_half_way_gives_identical_weights(scenes: Path, tmp_path: Pa
     rows_a = _rows(tmp_path / "straight" / "metrics.csv")[3:]
     rows_b = _rows(tmp_path / "resumed" / "metrics.csv")
     assert [r["loss"] for r in rows_a] == [r["loss"] for r in rows_b]
+
+
+def test_a_run_stopped_by_its_budget_resumes_to_identical_weights(
+    scenes: Path, tmp_path: Path
+) -> None:
+    """A spent budget checkpoints after the step it ends in, off the checkpoint_every grid."""
+    sections = {"run": {"steps": 5, "checkpoint_every": 100}}
+    straight = Trainer(tiny_config(scenes, tmp_path / "straight", **sections)).fit()
+    stopped = Trainer(tiny_config(scenes, tmp_path / "split", **sections)).fit(budget_s=0.0)
+    assert not stopped.finished and stopped.steps == 1
+    last = tmp_path / "split" / "checkpoints" / "last.pt"
+    assert load_checkpoint(last)["step"] == 1
+    resumed = Trainer(tiny_config(scenes, tmp_path / "split", **sections)).fit(resume=last)
+    assert resumed.finished and resumed.steps == 5
+    a, b = load_file(straight.weights), load_file(resumed.weights)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_sigterm_checkpoints_and_stops_the_train_command(scenes: Path, tmp_path: Path) -> None:
+    """`sky2ground train` under SIGTERM (a scheduler, a shutdown) keeps its work and exits 0;
+    --resume then carries on from where it stopped."""
+    out = tmp_path / "out"
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "name: sig\n"
+        f"data: {{train_scenes: {scenes}, image_size: 56}}\n"
+        "optim: {warmup_steps: 1}\n"
+        "run: {steps: 100000, batch_size: 1, log_every: 1, checkpoint_every: 100000, threads: 1}\n"
+    )
+    command = [sys.executable, "-m", "sky2ground_ros.cli.main", "train", "--config", str(config)]
+    command += ["--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "metrics.csv").is_file() or len(_rows(out / "metrics.csv")) < 2:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[0]
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    step = load_checkpoint(out / "checkpoints" / "last.pt")["step"]
+    assert 2 <= step < 100000 and f"stopped at step {step} of 100000" in output
+    assert (out / "model.safetensors").is_file()
+    argv = ["train", "--config", str(config), "--out", str(out), "--resume", "--minutes", "0"]
+    assert main(argv) == 0  # a budget of 0 minutes: one more step, then stop again
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == step + 1
 
 
 def test_train_cli_writes_logs_checkpoints_and_resumes(scenes: Path, tmp_path: Path) -> None:

@@ -6,7 +6,9 @@ Multi-GPU / multi-node: launch the same command under `torchrun --nproc-per-node
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,7 +40,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         const="auto",
         help="resume from a checkpoint file, or (no value) from <out>/checkpoints/last.pt",
     )
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        help="train at most this long, then checkpoint and stop (continue with --resume)",
+    )
     parser.set_defaults(func=run)
+
+
+def stop_on_signals(trainer: Any) -> None:
+    """SIGTERM or a first Ctrl-C checkpoint after the current step and stop; a second Ctrl-C
+    interrupts at once."""
+
+    def request_stop(signum: int, _frame: object) -> None:
+        trainer.stop_requested = True
+        print(f"\n{signal.Signals(signum).name}: checkpointing after this step, then stopping")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,12 +86,20 @@ def run(args: argparse.Namespace) -> int:
                 f"{context.device}; {config.run.steps} steps of batch "
                 f"{config.run.batch_size * context.world_size}; outputs in {config.run.out_dir}"
             )
-        result = trainer.fit(resume)
+        stop_on_signals(trainer)
+        budget = None if args.minutes is None else 60.0 * args.minutes
+        result = trainer.fit(resume, budget)
     except (CheckpointError, FileNotFoundError, ValueError) as error:
         print(f"training failed: {error}")
         shutdown(context, barrier=False)
         return 1
     shutdown(context)
+    if context.is_main and not result.finished:
+        print(
+            f"stopped at step {result.steps} of {config.run.steps} after "
+            f"{result.train_seconds / 60:.1f} training minutes; checkpoint in "
+            f"{Path(config.run.out_dir) / CHECKPOINT_DIR}; continue with --resume"
+        )
     if context.is_main:
         val = ", ".join(f"{k}={v:.4f}" for k, v in result.last_val.items())
         print(

@@ -21,6 +21,9 @@ benchmark's held-out set and the demo use 1000)."""
 GEO_EVAL_SEEDS = range(5000, 6000)
 """Scene seeds of evaluate-geo's held-out bags; never rendered for training."""
 GEO_EVAL_SEED_BASE = GEO_EVAL_SEEDS.start
+GEO_CURVE_SEEDS = (GEO_EVAL_SEEDS.stop - 1,)
+"""Held-out bags of the training curve's evaluate-geo: the end of the range, so a curve
+never looks at the bags that reports count up from the start."""
 
 
 def seed_span(seeds: range) -> str:

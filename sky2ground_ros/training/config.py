@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from sky2ground_ros.data.seeds import GEO_CURVE_SEEDS, check_geo_eval_seeds
 from sky2ground_ros.model.configs import CONFIG_NAMES, get_config
 from sky2ground_ros.model.location_head import LIFTS
 from sky2ground_ros.views import ViewType
@@ -69,6 +70,12 @@ class DataSection:
     prior_gnss_sigma_m: float = 4.0
     prior_drift_m: float = 50.0
     """Location windows: the prior is off by GNSS noise, or (half the windows) by drift."""
+    geo_seeds: tuple[int, ...] = GEO_CURVE_SEEDS
+    """Held-out bags (one flight, one drive per seed) of the run's evaluate-geo curve."""
+    geo_data: str = "data_out/geo_eval"
+    """Where those bags are rendered once and cached (shared with evaluate-geo)."""
+    geo_duration_s: float = 20.0
+    """Length of each of those bags (evaluate-geo's default: 38 windows)."""
 
     @property
     def image_hw(self) -> tuple[int, int]:
@@ -130,7 +137,12 @@ class RunSection:
     log_every: int = 10
     val_every: int = 0
     """Validation loss every N steps (0: only at the end; needs data.val_scenes)."""
+    geo_every: int = 0
+    """evaluate-geo on data.geo_seeds every N steps and at the end (0: never; location head)."""
     checkpoint_every: int = 500
+    checkpoint_minutes: float = 5.0
+    """Also checkpoint after this many minutes since the last one: a run stopped at any
+    moment (killed, or out of its budget) loses at most this much work."""
     keep_checkpoints: int = 2
     out_dir: str = "runs/train"
     device: str = "auto"
@@ -367,8 +379,19 @@ def _validate(config: TrainConfig, source: str) -> None:
         problems.append(f"optim.warmup_steps must lie in [0, run.steps={run.steps}]")
     if run.log_every < 1 or run.checkpoint_every < 1 or run.keep_checkpoints < 1:
         problems.append("run.log_every, run.checkpoint_every, run.keep_checkpoints must be >= 1")
-    if run.val_every < 0 or run.threads < 0:
-        problems.append("run.val_every and run.threads must be >= 0")
+    if not run.checkpoint_minutes > 0:
+        problems.append("run.checkpoint_minutes must be > 0")
+    if run.val_every < 0 or run.threads < 0 or run.geo_every < 0:
+        problems.append("run.val_every, run.geo_every and run.threads must be >= 0")
+    if run.geo_every and not model.location_head:
+        problems.append("run.geo_every needs model.location_head (the Sim(3) path publishes 0)")
+    if not data.geo_duration_s > 0:
+        problems.append("data.geo_duration_s must be > 0")
+    if run.geo_every:
+        try:
+            check_geo_eval_seeds(data.geo_seeds)
+        except ValueError as error:
+            problems.append(f"data.geo_seeds: {error}")
     if run.val_every and not data.val_scenes:
         problems.append("run.val_every needs data.val_scenes")
     if run.device not in DEVICES:

@@ -1,4 +1,4 @@
-"""The location head's learning curve: held-out median error vs CPU-minutes, per platform.
+"""The location head's learning curve: held-out errors vs CPU-minutes, per platform.
 
 Read from a run's val.csv (``<platform>_median_m``, ``<platform>_prior_median_m`` and, in runs
 since the read-out took the window's priors, ``<platform>_posterior_median_m``, written by
@@ -12,6 +12,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 CURVE_PNG = "location_curve.png"
@@ -50,14 +51,45 @@ def curve_points(run_dir: str | Path) -> dict[str, np.ndarray]:
     return points
 
 
+def geo_points(run_dir: str | Path) -> dict[str, np.ndarray]:
+    """Per platform an (n, 4) array of (CPU-minutes, published fraction, median error m,
+    share within 1 sigma) from the run's geo.csv (`geo_curve.geo_point` rows)."""
+    run = Path(run_dir)
+    train = [row for row in read_rows(run / "metrics.csv") if "elapsed_s" in row]
+    geo = read_rows(run / "geo.csv")
+    points: dict[str, np.ndarray] = {}
+    if not train:
+        return points
+    steps = np.array([row["step"] for row in train])
+    elapsed = np.array([row["elapsed_s"] for row in train])
+    for platform in PLATFORMS:
+        rows = [r for r in geo if f"{platform}_published" in r]
+        if not rows:
+            continue
+        minutes = np.interp([r["step"] for r in rows], steps, elapsed) / 60.0
+        columns = [
+            [r.get(f"{platform}_{key}", np.nan) for r in rows]
+            for key in ("published", "median_m", "within_1sigma")
+        ]
+        points[platform] = np.column_stack([minutes, *columns])
+    return points
+
+
 def plot_location_curve(run_dir: str | Path, path: str | Path | None = None) -> Path | None:
-    """Save the curve PNG (default: <run>/location_curve.png); None before any validation."""
-    points = curve_points(run_dir)
-    if not points:
+    """Save the curve PNG (default: <run>/location_curve.png); None before any validation.
+
+    Top row: the validation windows' median errors; bottom row (once geo.csv has rows): the
+    evaluate-geo curve, published share and median error of the published poses.
+    """
+    points, geo = curve_points(run_dir), geo_points(run_dir)
+    if not points and not geo:
         return None
-    figure = Figure(figsize=(9.0, 3.8), layout="constrained")
-    axes = figure.subplots(1, len(PLATFORMS), squeeze=False)[0]
-    for ax, platform in zip(axes, PLATFORMS, strict=True):
+    rows = 2 if geo else 1
+    figure = Figure(figsize=(9.0, 3.8 * rows), layout="constrained")
+    grid = figure.subplots(rows, len(PLATFORMS), squeeze=False)
+    for ax, platform in zip(grid[-1] if geo else [], PLATFORMS, strict=False):
+        _plot_geo(ax, platform, geo.get(platform))
+    for ax, platform in zip(grid[0], PLATFORMS, strict=True):
         ax.set_title(f"held-out {platform}s")
         ax.set_xlabel("training CPU-minutes")
         ax.set_ylabel("median horizontal error (m)")
@@ -74,3 +106,22 @@ def plot_location_curve(run_dir: str | Path, path: str | Path | None = None) -> 
     out = Path(path) if path is not None else Path(run_dir) / CURVE_PNG
     figure.savefig(out, dpi=110)
     return out
+
+
+def _plot_geo(ax: Axes, platform: str, data: np.ndarray | None) -> None:
+    """One platform's evaluate-geo curve: median error (left axis), published % (right)."""
+    ax.set_title(f"evaluate-geo {platform}s (held-out bags, default gate)")
+    ax.set_xlabel("training CPU-minutes")
+    ax.set_ylabel("median horizontal error of published poses (m)")
+    ax.grid(alpha=0.3)
+    if data is None:
+        return
+    ax.plot(data[:, 0], data[:, 2], "o-", color="C0", label="median error")
+    ax.set_ylim(bottom=0)
+    share = ax.twinx()
+    share.plot(data[:, 0], 100 * data[:, 1], "s--", color="C2", label="published")
+    share.plot(data[:, 0], 100 * data[:, 3], "^:", color="C3", label="within 1 sigma")
+    share.set_ylim(0, 105)
+    share.set_ylabel("% of windows / of published errors")
+    handles = ax.get_legend_handles_labels()[0] + share.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="upper right")

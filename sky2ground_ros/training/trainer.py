@@ -1,7 +1,8 @@
 """The training loop of `sky2ground train`: SkyNet loss, AdamW + warmup/cosine, AMP, clipping,
 DDP, exact resume, CSV / TensorBoard logs and a tqdm progress bar.
 
-Outputs in run.out_dir: config.yaml, metrics.csv (train), val.csv, tensorboard/,
+Outputs in run.out_dir: config.yaml, metrics.csv (train), val.csv, geo.csv (evaluate-geo on a
+few held-out bags every run.geo_every steps), location_curve.png, tensorboard/,
 checkpoints/step_N.pt + last.pt (resume state), model.safetensors (final weights, rank 0).
 """
 
@@ -20,7 +21,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from sky2ground_ros.evaluation.pose_metrics import pair_errors
 from sky2ground_ros.model import SkyNet
+from sky2ground_ros.model.pose_encoding import pose_encoding_to_extri_intri
 from sky2ground_ros.model.weights import save_weights
 from sky2ground_ros.training.batches import (
     gt_pose_encoding,
@@ -42,6 +45,7 @@ from sky2ground_ros.training.distributed import (
     mean_over_ranks,
     sum_over_ranks,
 )
+from sky2ground_ros.training.geo_curve import geo_point
 from sky2ground_ros.training.initialise import build_model
 from sky2ground_ros.training.location_curve import plot_location_curve
 from sky2ground_ros.training.location_metrics import located_errors
@@ -70,6 +74,8 @@ class TrainResult:
     last_val: dict[str, float]
     train_seconds: float
     """Wall-clock training time summed over every (resumed) segment of the run."""
+    finished: bool = True
+    """False when the run stopped before run.steps (its budget, or a stop request)."""
 
 
 def loss_config(config: TrainConfig) -> LossConfig:
@@ -98,6 +104,26 @@ def _autocast(device: torch.device, enabled: bool) -> tuple[Any, torch.dtype | N
     return torch.autocast("cuda", dtype=dtype), dtype
 
 
+def pair_hits(outputs: dict[str, Any], batch: dict[str, Any]) -> tuple[float, ...]:
+    """Pairs within 5 degrees over a batch's windows, as (rotation hits, rotation pairs,
+    translation hits, translation pairs): the paper's RRA@5 and RTA@5 once summed."""
+    image_hw = (int(batch["images"].shape[-2]), int(batch["images"].shape[-1]))
+    predicted, _ = pose_encoding_to_extri_intri(outputs["pose_enc"].detach().float(), image_hw)
+    hits = np.zeros(4)
+    for b in range(predicted.shape[0]):
+        errors = pair_errors(
+            predicted[b].cpu(), batch["extrinsics"][b].cpu(), batch["view_types"][b].cpu()
+        )
+        translation = errors.translation_deg[errors.translation_valid]
+        hits += (
+            float((errors.rotation_deg < 5.0).sum()),
+            float(errors.rotation_deg.size),
+            float((translation < 5.0).sum()),
+            float(translation.size),
+        )
+    return tuple(hits.tolist())
+
+
 class Trainer:
     """One training run; `fit()` trains to run.steps, resuming from a checkpoint if given."""
 
@@ -119,6 +145,8 @@ class Trainer:
         self.autocast, amp_dtype = _autocast(self.context.device, config.optim.amp)
         self.scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
         self.loss_config = loss_config(config)
+        self.stop_requested = False
+        """Set (e.g. by a signal handler) to checkpoint after the current step and stop."""
 
     def state(self, sampler: dict[str, int], train_seconds: float) -> dict[str, Any]:
         """Everything needed to resume exactly (sampler: the curriculum's consumed state)."""
@@ -197,26 +225,43 @@ class Trainer:
         self.model.eval()
         keys = VAL_KEYS + (("location",) if self.model.config.location_head else ())
         totals = torch.zeros(len(keys) + 1, dtype=torch.float64, device=self.context.device)
+        pairs = torch.zeros(4, dtype=torch.float64, device=self.context.device)
         errors: dict[str, list[float]] = {}
         for batch in batches:
             batch = to_device(batch, self.context.device)
             _, scalars, outputs = self._losses(self.model, batch)
             n = batch["images"].shape[0]
             totals += torch.tensor([*(scalars[k] * n for k in keys), n], device=totals.device)
+            pairs += torch.tensor(pair_hits(outputs, batch), device=pairs.device)
             if "location_logits" in outputs:
                 for name, values in located_errors(outputs, batch).items():
                     errors.setdefault(name, []).extend(values)
         self.model.train()
         totals = sum_over_ranks(totals, self.context)
+        pairs = sum_over_ranks(pairs, self.context)
         count = float(totals[-1])
         if not count:
             return {}
         summary = {k: v / count for k, v in zip(keys, totals[:-1].tolist(), strict=True)}
+        rotation, rotation_pairs, translation, translation_pairs = pairs.tolist()
+        summary["rra_5"] = 100.0 * rotation / max(rotation_pairs, 1.0)
+        summary["rta_5"] = 100.0 * translation / max(translation_pairs, 1.0)
         medians = {f"{name}_median_m": float(np.median(v)) for name, v in errors.items() if v}
         return {**summary, **mean_over_ranks(medians, self.context)}
 
-    def fit(self, resume: str | Path | None = None) -> TrainResult:
-        """Train to run.steps (from `resume` if given); rank 0 writes logs and checkpoints."""
+    def _should_stop(self, segment_start: float, budget_s: float | None) -> bool:
+        """Whether to stop now: a stop request or the spent budget on any rank."""
+        stop = self.stop_requested or (
+            budget_s is not None and time.perf_counter() - segment_start >= budget_s
+        )
+        if not self.context.distributed:
+            return stop
+        flag = torch.tensor([float(stop)], device=self.context.device)
+        return bool(sum_over_ranks(flag, self.context).item() > 0)
+
+    def fit(self, resume: str | Path | None = None, budget_s: float | None = None) -> TrainResult:
+        """Train to run.steps (from `resume` if given), or until ``budget_s`` seconds of this
+        segment or a stop request, then checkpoint; rank 0 writes logs and checkpoints."""
         run, ctx = self.config.run, self.context
         step, curriculum_state, train_seconds = 0, None, 0.0
         if resume is not None:
@@ -233,6 +278,8 @@ class Trainer:
         last_val: dict[str, float] = {}
         segment_start = time.perf_counter()
         window_start, window_samples = segment_start, 0
+        last_checkpoint = segment_start
+        stopped = False
         for batch in loader:
             scalars, grad_norm = self.train_step(batch)
             step += 1
@@ -264,8 +311,17 @@ class Trainer:
                     logger.log("val", step, last_val)
                     if self.model.config.location_head:
                         plot_location_curve(self.out_dir)
-            if step % run.checkpoint_every == 0 or step == run.steps:
-                elapsed = train_seconds + time.perf_counter() - segment_start
+            geo_due = run.geo_every and (step % run.geo_every == 0 or step == run.steps)
+            if geo_due and logger is not None:  # rank 0; the others wait at the next step
+                data = self.config.data
+                point = geo_point(self.model, data.geo_seeds, data.geo_data, data.geo_duration_s)
+                logger.log("geo", step, point)
+                plot_location_curve(self.out_dir)
+            stopped = self._should_stop(segment_start, budget_s) and step < run.steps
+            overdue = time.perf_counter() - last_checkpoint >= 60.0 * run.checkpoint_minutes
+            if step % run.checkpoint_every == 0 or step == run.steps or stopped or overdue:
+                last_checkpoint = time.perf_counter()
+                elapsed = train_seconds + last_checkpoint - segment_start
                 if ctx.is_main:
                     sampler = batches.curriculum.state_dict(consumed=step * batches.global_batch)
                     save_checkpoint(
@@ -274,6 +330,8 @@ class Trainer:
                         self.state(sampler, elapsed),
                         run.keep_checkpoints,
                     )
+            if stopped:
+                break
         bar.close()
         train_seconds += time.perf_counter() - segment_start
         weights = None
@@ -281,4 +339,4 @@ class Trainer:
             weights = save_weights(self.model, self.out_dir / WEIGHTS_NAME)
             if logger is not None:
                 logger.close()
-        return TrainResult(step, weights, last_train, last_val, train_seconds)
+        return TrainResult(step, weights, last_train, last_val, train_seconds, not stopped)
