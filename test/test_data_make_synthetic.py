@@ -57,6 +57,20 @@ def test_generation_is_deterministic(dataset: Path, tmp_path: Path) -> None:
         np.testing.assert_array_equal(Scene.load_depth(x), Scene.load_depth(y))
 
 
+def test_a_dataset_grows_by_its_next_indices(dataset: Path, tmp_path: Path) -> None:
+    """--first-index renders the scenes a bigger run of the same seed would have."""
+    argv = ["make-synthetic", "--out", str(tmp_path), "--scenes", "1", "--seed", "5"]
+    argv += ["--size", "32", "--satellite", "2", "--aerial-positions", "2", "--ground", "3"]
+    assert main([*argv, "--first-index", "1", "--workers", "1"]) == 0
+    assert [r.name for r in discover_scenes(tmp_path)] == ["synth_0001"]
+    grown, whole = Scene.load(tmp_path / "synth_0001"), Scene.load(dataset / "synth_0001")
+    assert grown.metadata["scene_seed"] == whole.metadata["scene_seed"]
+    np.testing.assert_array_equal(
+        Scene.load_image(grown.frames[0]), Scene.load_image(whole.frames[0])
+    )
+    assert main([*argv, "--first-index", "-1"]) == 2
+
+
 def test_rerun_replaces_synthetic_scenes_only(tmp_path: Path) -> None:
     argv = ["make-synthetic", "--out", str(tmp_path), "--scenes", "1", "--size", "16"]
     argv += ["--satellite", "1", "--aerial-positions", "1", "--workers", "1"]

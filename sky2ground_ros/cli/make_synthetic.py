@@ -23,6 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--scenes", type=int, default=10, help="number of scenes (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    parser.add_argument(
+        "--first-index",
+        type=int,
+        default=0,
+        help="index of the first scene (default 0): grow a dataset by rendering the next ones",
+    )
     parser.add_argument("--size", type=int, default=256, help="image side in px (default 256)")
     parser.add_argument("--satellite", type=int, default=16, help="satellite views per scene")
     parser.add_argument(
@@ -59,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
     from sky2ground_ros.data.cameras import HelixConfig
     from sky2ground_ros.data.synthetic import SyntheticConfig, generate_dataset
 
-    if args.scenes < 1:
-        print("--scenes must be >= 1")
+    if args.scenes < 1 or args.first_index < 0:
+        print("--scenes must be >= 1 and --first-index >= 0")
         return 2
     config = SyntheticConfig(
         size=args.size,
@@ -81,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
                 workers=workers,
                 preview=args.preview,
                 on_scene_done=lambda _path: bar.update(1),
+                first_index=args.first_index,
             )
     except FileExistsError as error:
         print(error)

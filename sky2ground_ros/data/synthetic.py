@@ -220,14 +220,19 @@ def generate_dataset(
     workers: int = 1,
     preview: bool = False,
     on_scene_done: Callable[[Path], None] | None = None,
+    first_index: int = 0,
 ) -> list[Path]:
-    """Render ``scenes`` scenes into ``out_dir``.
+    """Render ``scenes`` scenes into ``out_dir``, indices ``first_index`` onwards (a dataset
+    grows by rendering the next indices; earlier scenes are left as they are).
 
     With ``workers > 1`` scenes render in that many processes (rendering itself is
     single-threaded, see `raycast_renderer.single_threaded_torch`); the output is identical.
     """
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    jobs = [(str(out_dir), i, seed, config, preview) for i in range(scenes)]
+    if first_index < 0:
+        raise ValueError("first_index must be >= 0")
+    indices = range(first_index, first_index + scenes)
+    jobs = [(str(out_dir), i, seed, config, preview) for i in indices]
     done: list[Path] = []
     if workers <= 1:
         for job in jobs:
