@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sky2ground_ros.predictors import CLASSICAL
+from sky2ground_ros.resources import SHIPPED_MODEL
 
 if TYPE_CHECKING:
     from sky2ground_ros.localizer.pipeline import Predictor
     from sky2ground_ros.model.skynet import SkyNet
     from sky2ground_ros.replay.discovery import ReplayOptions
 
-SHIPPED_MODEL = "models/skynet_tiny.safetensors"
 NODE_DEFAULTS = {"image_size": 84, "window_size": 4, "tiles.zoom": 17, "tiles.max_tiles": 4}
 """For --help only (no rclpy import there); the values come from the node's parameter table."""
 

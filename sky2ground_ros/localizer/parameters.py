@@ -26,6 +26,7 @@ from sky2ground_ros.localizer.keyframes import KeyframePolicy
 from sky2ground_ros.localizer.pipeline import LocalizerConfig
 from sky2ground_ros.localizer.smoothing import SmoothingConfig
 from sky2ground_ros.localizer.tile_frames import TileQuery
+from sky2ground_ros.resources import SHIPPED_MODEL
 from sky2ground_ros.views import ViewType
 
 
@@ -41,7 +42,7 @@ UNSET_DOUBLE_ARRAY = _UnsetDoubleArray()
 
 NODE_PARAMETERS: dict[str, tuple[Any, str]] = {
     "autostart": (True, "configure and activate at start (no lifecycle manager needed)"),
-    "model_path": ("", "SkyNet weights; empty: the package's models/skynet_tiny.safetensors"),
+    "model_path": ("", f"SkyNet weights; empty: the package's {SHIPPED_MODEL}"),
     "device": ("auto", "auto (CUDA when present, else CPU), cpu, cuda or cuda:N"),
     "torch_threads": (0, "CPU threads for inference; 0 keeps torch's default"),
     "inference": (

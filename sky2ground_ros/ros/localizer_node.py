@@ -67,7 +67,7 @@ from sky2ground_ros.localizer.tile_frames import TileProvider
 from sky2ground_ros.model.skynet import SkyNet
 from sky2ground_ros.model.weights import WeightsError, load_model
 from sky2ground_ros.predictors.classical import ClassicalPredictor
-from sky2ground_ros.resources import find_share_file
+from sky2ground_ros.resources import SHIPPED_MODEL, find_share_file
 from sky2ground_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from sky2ground_ros.ros.inference_client import RemoteInference
 from sky2ground_ros.ros.localizer_params import declare_parameters, parameter_values
@@ -84,7 +84,6 @@ from sky2ground_ros.tiles.service import TileService
 from sky2ground_ros.tiles.tile import TileError
 
 NODE_NAME = "sky2ground_localizer"
-SHIPPED_MODEL = "models/skynet_tiny.safetensors"
 RECENT_INPUT_S = 5.0
 """Bad inputs younger than this keep the inputs diagnostic at WARN."""
 STATIC_TF_QOS = QoSProfile(depth=100, durability=DurabilityPolicy.TRANSIENT_LOCAL)

@@ -31,17 +31,16 @@ from sky2ground_ros.localizer.pipeline import run_model, select_device
 from sky2ground_ros.localizer.preprocess import batch_tensor
 from sky2ground_ros.model.skynet import SkyNet
 from sky2ground_ros.model.weights import WeightsError, load_model
-from sky2ground_ros.resources import find_share_file
+from sky2ground_ros.resources import SHIPPED_MODEL, find_share_file
 from sky2ground_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from sky2ground_ros.ros.localize_action import goal_images, prediction_frames
 from sky2ground_ros.ros.node_runner import run_node
 from sky2ground_ros.views import ViewType
 
 NODE_NAME = "skynet_inference"
-SHIPPED_MODEL = "models/skynet_tiny.safetensors"
 PARAMETERS: dict[str, tuple[Any, str]] = {
     "autostart": (True, "configure and activate at start (no lifecycle manager needed)"),
-    "model_path": ("", "SkyNet weights; empty: the package's models/skynet_tiny.safetensors"),
+    "model_path": ("", f"SkyNet weights; empty: the package's {SHIPPED_MODEL}"),
     "device": ("auto", "auto (CUDA when present, else CPU), cpu, cuda or cuda:N"),
     "torch_threads": (0, "CPU threads for inference; 0 keeps torch's default"),
     "warmup.image_size": (84, "image side of the warm-up window (0: no warm-up)"),
