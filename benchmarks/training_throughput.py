@@ -8,6 +8,7 @@ Usage:
 
     .venv/bin/python benchmarks/training_throughput.py                 # the location recipe
     .venv/bin/python benchmarks/training_throughput.py --sizes 84 112 140  # image-size sweep
+    .venv/bin/python benchmarks/training_throughput.py --models tiny small    # model-size sweep
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--config", type=Path, default=Path("config/train/location_tiny.yaml"))
     parser.add_argument("--scenes", type=Path, help="training scenes (default: render 4 small)")
     parser.add_argument("--sizes", type=int, nargs="+", help="image sides (default: config's)")
+    parser.add_argument("--models", nargs="+", help="named SkyNet configs (default: config's)")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per variant and run")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     parser.add_argument("--repeats", type=int, default=2, help="round-robin rounds")
@@ -44,12 +46,17 @@ def parse_args() -> argparse.Namespace:
 
 
 def variant_config(
-    base: Path, scenes: Path, size: int, threads: int, steps: int, out: Path
+    base: Path, scenes: Path, model: str, size: int, threads: int, steps: int, out: Path
 ) -> TrainConfig:
-    """The benchmarked config: the recipe's model and data at ``size``, no validation."""
+    """The benchmarked config: the recipe's data with the named ``model`` at ``size``, from
+    random weights, no validation."""
     overrides = [
+        f"model.config={model}",
+        "model.init_from=null",
         f"data.train_scenes={scenes}",
         "data.val_scenes=null",
+        "run.val_every=0",
+        "optim.warmup_steps=0",
         f"data.image_size={size}",
         f"run.steps={steps}",
         f"run.threads={threads}",
@@ -119,6 +126,7 @@ def main() -> None:
         scenes = args.scenes or render_scenes(work_dir / "scenes")
         base = load_config(args.config)
         sizes = args.sizes or [base.data.image_hw[0]]
+        models = args.models or [base.model.config]
         steps = args.warmup + args.steps
         variants = {
             "1 thread": lambda c: samples_per_second(replace_threads(c, 1), args.warmup),
@@ -127,23 +135,25 @@ def main() -> None:
                 replace_threads(c, 1), args.warmup
             ),
         }
-        rates: dict[tuple[int, str], list[float]] = {}
+        cases = [(model, size) for model in models for size in sizes]
+        rates: dict[tuple[str, int, str], list[float]] = {}
         for _ in range(args.repeats):
-            for size in sizes:
-                config = variant_config(args.config, scenes, size, 1, steps, work_dir / "run")
+            for model, size in cases:
+                out = work_dir / "run"
+                config = variant_config(args.config, scenes, model, size, 1, steps, out)
                 for name, measure in variants.items():
-                    rates.setdefault((size, name), []).append(measure(config))
+                    rates.setdefault((model, size, name), []).append(measure(config))
         print(
-            f"{base.name} ({base.model.config} model), batch 1 per process, {args.steps} timed "
-            f"steps x {args.repeats} rounds, torch {torch.__version__}, {os.cpu_count()} CPUs"
+            f"{base.name}, batch 1 per process, {args.steps} timed steps x {args.repeats} "
+            f"rounds, torch {torch.__version__}, {os.cpu_count()} CPUs"
         )
-        print("| image px | variant | samples/s | vs 1 thread |")
-        print("|---:|---|---:|---:|")
-        for size in sizes:
-            baseline = statistics.median(rates[(size, "1 thread")])
+        print("| model | image px | variant | samples/s | vs 1 thread |")
+        print("|---|---:|---|---:|---:|")
+        for model, size in cases:
+            baseline = statistics.median(rates[(model, size, "1 thread")])
             for name in variants:
-                rate = statistics.median(rates[(size, name)])
-                print(f"| {size} | {name} | {rate:.2f} | {rate / baseline:.2f}x |")
+                rate = statistics.median(rates[(model, size, name)])
+                print(f"| {model} | {size} | {name} | {rate:.2f} | {rate / baseline:.2f}x |")
 
 
 def replace_threads(config: TrainConfig, threads: int) -> TrainConfig:

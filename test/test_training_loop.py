@@ -104,7 +104,7 @@ def test_sigterm_checkpoints_and_stops_the_train_command(scenes: Path, tmp_path:
         "run: {steps: 100000, batch_size: 1, log_every: 1, checkpoint_every: 100000, threads: 1}\n"
     )
     command = [sys.executable, "-m", "sky2ground_ros.cli.main", "train", "--config", str(config)]
-    command += ["--out", str(out)]
+    command += ["--out", str(out), "--resume"]  # no checkpoint yet: the run starts
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
     while not (out / "metrics.csv").is_file() or len(_rows(out / "metrics.csv")) < 2:
@@ -113,6 +113,7 @@ def test_sigterm_checkpoints_and_stops_the_train_command(scenes: Path, tmp_path:
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
+    assert "no checkpoint at" in output
     step = load_checkpoint(out / "checkpoints" / "last.pt")["step"]
     assert 2 <= step < 100000 and f"stopped at step {step} of 100000" in output
     assert (out / "model.safetensors").is_file()

@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--resume",
         nargs="?",
         const="auto",
-        help="resume from a checkpoint file, or (no value) from <out>/checkpoints/last.pt",
+        help="resume from a checkpoint file, or (no value) from <out>/checkpoints/last.pt when "
+        "there is one (else start the run)",
     )
     parser.add_argument(
         "--minutes",
@@ -75,9 +76,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"invalid training config: {error}")
         return 2
     resume = args.resume
+    context = init_distributed(config.run.device)
     if resume == "auto":
         resume = Path(config.run.out_dir) / CHECKPOINT_DIR / LAST_NAME
-    context = init_distributed(config.run.device)
+        if not resume.is_file():  # the first segment of a run that is resumed every time
+            if context.is_main:
+                print(f"no checkpoint at {resume} yet: starting the run")
+            resume = None
     try:
         trainer = Trainer(config, context)
         if context.is_main:
