@@ -1,4 +1,4 @@
-"""The location head's learning curve: held-out errors vs CPU-minutes, per platform.
+"""The location head's learning curve: held-out errors vs training minutes, per platform.
 
 Read from a run's val.csv (``<platform>_median_m``, ``<platform>_prior_median_m`` and, in runs
 since the read-out took the window's priors, ``<platform>_posterior_median_m``, written by
@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 CURVE_PNG = "location_curve.png"
 PLATFORMS = ("drive", "flight")
+TIME_LABEL = "training minutes (wall clock; x processes x threads = CPU-minutes)"
 
 
 def read_rows(path: Path) -> list[dict[str, float]]:
@@ -31,7 +32,7 @@ def read_rows(path: Path) -> list[dict[str, float]]:
 
 
 def curve_points(run_dir: str | Path) -> dict[str, np.ndarray]:
-    """Per platform an (n, 4) array of (CPU-minutes, head median m, prior median m, posterior
+    """Per platform an (n, 4) array of (training minutes, head median m, prior median m, posterior
     median m: NaN where the run did not log it)."""
     run = Path(run_dir)
     train = read_rows(run / "metrics.csv")
@@ -52,7 +53,7 @@ def curve_points(run_dir: str | Path) -> dict[str, np.ndarray]:
 
 
 def geo_points(run_dir: str | Path) -> dict[str, np.ndarray]:
-    """Per platform an (n, 4) array of (CPU-minutes, published fraction, median error m,
+    """Per platform an (n, 4) array of (training minutes, published fraction, median error m,
     share within 1 sigma) from the run's geo.csv (`geo_curve.geo_point` rows)."""
     run = Path(run_dir)
     train = [row for row in read_rows(run / "metrics.csv") if "elapsed_s" in row]
@@ -91,7 +92,7 @@ def plot_location_curve(run_dir: str | Path, path: str | Path | None = None) -> 
         _plot_geo(ax, platform, geo.get(platform))
     for ax, platform in zip(grid[0], PLATFORMS, strict=True):
         ax.set_title(f"held-out {platform}s")
-        ax.set_xlabel("training CPU-minutes")
+        ax.set_xlabel(TIME_LABEL)
         ax.set_ylabel("median horizontal error (m)")
         ax.grid(alpha=0.3)
         if platform not in points:
@@ -111,7 +112,7 @@ def plot_location_curve(run_dir: str | Path, path: str | Path | None = None) -> 
 def _plot_geo(ax: Axes, platform: str, data: np.ndarray | None) -> None:
     """One platform's evaluate-geo curve: median error (left axis), published % (right)."""
     ax.set_title(f"evaluate-geo {platform}s (held-out bags, default gate)")
-    ax.set_xlabel("training CPU-minutes")
+    ax.set_xlabel(TIME_LABEL)
     ax.set_ylabel("median horizontal error of published poses (m)")
     ax.grid(alpha=0.3)
     if data is None:
