@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
-SHIPPED_MODEL = "models/skynet_tiny.safetensors"
+SHIPPED_MODEL = "models/skynet_location_tiny.safetensors"
 """The default checkpoint (share/sky2ground_ros/...) of the node, `replay` and `demo`."""
 
 

@@ -2,11 +2,11 @@
 
 A synthetic town (held-out seed) is rendered with the project's generator, its orthophoto
 GeoTIFF is the tile source, a publisher process plays the forward aerial camera with
-CameraInfo, the node runs as its own process with the shipped checkpoint, and a listener
+CameraInfo, the node runs as its own process with the Sim(3) smoke checkpoint, and a listener
 process records /tf, /tf_static, ~/pose, ~/fix and /diagnostics. Ground truth stays in
 this process.
 
-Measured accuracy of the shipped tiny checkpoint (models/skynet_tiny.safetensors, 1.7 M
+Measured accuracy of the Sim(3) smoke checkpoint (models/skynet_tiny.safetensors, 1.7 M
 parameters, 2000 CPU steps at 84 px): it does not register satellite tiles. Its predicted
 tile cameras collapse to nearly one place and are ~35 deg off, so with the default
 thresholds no window passes (0 of 10-12 windows per configuration on a held-out scene,
@@ -15,7 +15,8 @@ whole output path this test opens the registration and gate thresholds; the pose
 ~0.6-1.4 km from the truth (median ~0.8 km, worse than the site-centre prior itself),
 with a reported 1-sigma of ~1.6-1.9 km. TOLERANCE_M is set from that measurement and is
 not a meaningful localization accuracy; the exact geometry is checked separately in
-test_localizer_pipeline (exact predictions → the true pose to 1e-6 m).
+test_localizer_pipeline (exact predictions → the true pose to 1e-6 m), and the shipped
+default through ROS in test_ros_localizer_bag_e2e.
 
 SKY2GROUND_E2E_MODEL=<weights> runs the test with another checkpoint.
 """
@@ -40,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 NODES = Path(__file__).parent / "nodes"
 SHIPPED = Path(os.environ.get("SKY2GROUND_E2E_MODEL", REPO / "models/skynet_tiny.safetensors"))
 TOLERANCE_M = 1800.0
-"""3D position error bound for the shipped tiny checkpoint with opened thresholds."""
+"""3D position error bound for the smoke checkpoint with opened thresholds."""
 MIN_POSES = 5
 
 
