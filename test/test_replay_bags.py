@@ -2,11 +2,10 @@
 
 The input bags are written here with rosbags' Writer and typestore directly (not the
 project's bag writer or message helpers): rendered camera frames of a synthetic town,
-CameraInfo and a NavSatFix. Replay runs through the CLI entry point with the shipped
-checkpoint. That checkpoint registers no window under the node's default thresholds (see
-test_ros_localizer_e2e), so the replays that must publish poses use a parameter file with
-opened registration/gate thresholds, exactly as that test does: they check the output path
-(bag, /tf, TUM), not accuracy.
+CameraInfo, a NavSatFix and the camera's mount on /tf_static, as a drone records them. Replay
+runs through the CLI entry point with the shipped checkpoint; the replays that must publish
+poses use a parameter file with opened registration/gate thresholds (the town's ground
+altitude set), so they check the output path (bag, /tf, TUM), not accuracy.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from nodes.localizer_fixtures import OPEN_THRESHOLDS, write_params
 from rclpy.serialization import deserialize_message
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
+from scipy.spatial.transform import Rotation
 from tf2_msgs.msg import TFMessage
 
 from sky2ground_ros.cli.main import main
@@ -41,7 +41,6 @@ RATE_HZ = 2.0
 T0_NS = 1_700_000_000 * 10**9
 WIDTH, HEIGHT = 96, 72
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
-OPEN_SMALL = {**OPEN_THRESHOLDS, "image_size": 42}
 
 
 def stamp(ns: int) -> object:
@@ -67,18 +66,40 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
         rgb = np.round(renderer.render(camera).rgb * 255.0).astype(np.uint8)
         frames.append((rgb, T_map_camera[:3, 3]))
     ortho = write_orthophoto(renderer, root / "ortho.tif", 1.0, half_extent=400.0)
-    params = write_params(root / "open.yaml", "sky2ground_localizer", OPEN_SMALL)
-    return {"frames": frames, "K": K, "georef": georef, "ortho": ortho, "params": params}
+    # The town's ground sits at the georeference's altitude: a flight's height above it is
+    # what the location head scales the camera's footprint by.
+    ground = {**OPEN_THRESHOLDS, "ground_altitude_m": georef.altitude}
+    params = write_params(root / "open.yaml", "sky2ground_localizer", ground)
+    world = {"frames": frames, "K": K, "georef": georef, "ortho": ortho, "params": params}
+    return {**world, "mount": orbit.camera_in_base}
+
+
+def mount_message(mount: np.ndarray, ns: int) -> object:
+    """The ``base_link → cam_optical`` mount as a TFMessage."""
+    x, y, z, w = Rotation.from_matrix(mount[:3, :3]).as_quat()
+    tx, ty, tz = mount[:3, 3]
+    transform = T["geometry_msgs/msg/Transform"](
+        translation=T["geometry_msgs/msg/Vector3"](x=tx, y=ty, z=tz),
+        rotation=T["geometry_msgs/msg/Quaternion"](x=x, y=y, z=z, w=w),
+    )
+    stamped = T["geometry_msgs/msg/TransformStamped"](
+        header=header(ns, "base_link"), child_frame_id="cam_optical", transform=transform
+    )
+    return T["tf2_msgs/msg/TFMessage"](transforms=[stamped])
 
 
 def write_bag(
     path: Path, storage: str, world: dict, camera: bool = True, fixes: int = FRAMES, truth: int = 0
 ) -> Path:
-    """A bag written with rosbags' Writer: /cam/image_raw, /cam/camera_info, the first
-    ``fixes`` /fix messages and the first ``truth`` /ground_truth/pose poses (in ``earth``)."""
+    """A bag written with rosbags' Writer: the camera mount on /tf_static, /cam/image_raw,
+    /cam/camera_info, the first ``fixes`` /fix messages and the first ``truth``
+    /ground_truth/pose poses (in ``earth``)."""
     georef = world["georef"]
     T_earth_map = enu_in_ecef(LocalENU(georef.latitude, georef.longitude, georef.altitude))
     with Writer(path, version=Writer.VERSION_LATEST, storage_plugin=STORAGES[storage]) as writer:
+        static = writer.add_connection("/tf_static", "tf2_msgs/msg/TFMessage", typestore=TYPES)
+        mount = mount_message(world["mount"], T0_NS)
+        writer.write(static, T0_NS, TYPES.serialize_cdr(mount, mount.__msgtype__))
         fix = writer.add_connection("/fix", "sensor_msgs/msg/NavSatFix", typestore=TYPES)
         truth_topic = writer.add_connection(
             "/ground_truth/pose", "geometry_msgs/msg/PoseStamped", typestore=TYPES
@@ -182,7 +203,7 @@ def test_replay_of_independent_bag(replayed: dict) -> None:
         counts = {name: topic.msgcount for name, topic in reader.topics.items()}
     assert counts["/cam/image_raw"] == counts["/cam/camera_info"] == counts["/fix"] == FRAMES
     assert counts["/tf"] == counts["/sky2ground_localizer/pose"] == summary["poses"]
-    assert counts["/tf_static"] == 1  # earth -> map, once
+    assert counts["/tf_static"] == 2  # the bag's camera mount, kept, and earth -> map, once
     tum = [line for line in (out / "trajectory.tum").read_text().splitlines() if line[0] != "#"]
     assert len(tum) == summary["poses"]
     track = json.loads((out / "track.geojson").read_text())
@@ -200,11 +221,9 @@ def test_output_tf_deserialises_with_rclpy(replayed: dict) -> None:
         assert t.header.stamp.sec + t.header.stamp.nanosec * 1e-9 == pytest.approx(row[0])
         translation = [t.transform.translation.x, t.transform.translation.y]
         np.testing.assert_allclose(translation, row[1:3], atol=1e-5)
-    (static,) = [deserialize_message(d, TFMessage) for d in raw_messages(out / "bag", "/tf_static")]
-    assert (static.transforms[0].header.frame_id, static.transforms[0].child_frame_id) == (
-        "earth",
-        "map",
-    )
+    static = [deserialize_message(d, TFMessage) for d in raw_messages(out / "bag", "/tf_static")]
+    edges = [(t.header.frame_id, t.child_frame_id) for m in static for t in m.transforms]
+    assert sorted(edges) == [("base_link", "cam_optical"), ("earth", "map")]
 
 
 def test_missing_camera_topic_lists_the_bags_topics(
