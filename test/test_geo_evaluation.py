@@ -120,7 +120,7 @@ def test_cli_writes_one_side_by_side_report(data_root: Path, tmp_path: Path) -> 
     assert rows["flight", "oracle"]["horizontal_m"]["max"] < ORACLE_TOLERANCE_M
     assert 0 < rows["flight", "classical"]["published_fraction"] <= 1.0
     markdown = (out / "report.md").read_text()
-    assert "| flight | oracle | 18 | 100 % |" in markdown and "| flight | classical |" in markdown
+    assert "| flight | oracle | 18 | 100.0 % |" in markdown and "| flight | classical |" in markdown
     assert (out / "report.png").read_bytes()[:4] == b"\x89PNG"
 
 

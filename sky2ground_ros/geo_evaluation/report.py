@@ -152,4 +152,5 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 
 def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.0f} %"
+    """One decimal: the targets are shares (55 %, 90 %) that a rounded 54.8 % would hide."""
+    return "n/a" if value is None else f"{100 * value:.1f} %"
