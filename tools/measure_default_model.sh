@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# After a training segment of the default checkpoint: calibrate the run's last checkpoint into
+# After a training segment of the default checkpoint: calibrate the run's final weights into
 # the shipped file and measure it as the model card reports it (calibration, evaluate-geo on
 # 8 held-out seeds per platform, the paper-format RRA/RTA table). Renders missing data first.
 #   bash tools/measure_default_model.sh [REPORT_DIR]      (about 25 minutes on 2 cores)
@@ -20,7 +20,8 @@ scenes() {
 LOCATION_VIEWS=(--satellite 0 --aerial-positions 20 --ground 30 --orthophoto --ortho-gsd 1.0)
 
 scenes data_out/loc/calib 2000 8 128 "${LOCATION_VIEWS[@]}"
-"$BIN/sky2ground" calibrate-location --config "$CONFIG" --weights "$RUN/checkpoints/last.pt" \
+# model.safetensors: the weights train writes whenever a segment stops (gitignored)
+"$BIN/sky2ground" calibrate-location --config "$CONFIG" --weights "$RUN/model.safetensors" \
     --scenes data_out/loc/calib --windows-per-scene 32 --out "$MODEL"
 mv "${MODEL%.safetensors}.calibration.md" "$RUN/calibration.md"
 

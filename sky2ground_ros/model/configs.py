@@ -53,6 +53,10 @@ class SkyNetConfig:
     location_temperature: float = 1.0
     """Divides the location logits before the read-out: the maps' calibration (fit by
     `sky2ground calibrate-location` on a held-out calibration split)."""
+    location_temperature_ground: float | None = None
+    location_temperature_aerial: float | None = None
+    """A view type's own temperature (drive and flight maps differ in cell size and spread);
+    None: `location_temperature`."""
     location_canvas_ground_m: float = 140.0
     location_canvas_aerial_m: float = 560.0
     """Side of the canvas around the prior for ground (drive) and aerial (flight) windows."""
@@ -71,12 +75,22 @@ class SkyNetConfig:
             raise ValueError(f"dpt_layers {self.dpt_layers} must lie in [0, depth={self.depth})")
         if self.camera_iterations < 1:
             raise ValueError("camera_iterations must be >= 1")
-        if not self.location_temperature > 0:
-            raise ValueError("location_temperature must be > 0")
+        temperatures = (
+            self.location_temperature,
+            self.location_temperature_ground,
+            self.location_temperature_aerial,
+        )
+        if not all(t is None or t > 0 for t in temperatures):
+            raise ValueError("location temperatures must be > 0")
         if self.location_head and not self.uses_view_types:
             raise ValueError(
                 "the location head needs msa or sat_stream (it tells satellite frames)"
             )
+
+    def location_temperature_for(self, aerial: bool) -> float:
+        """The temperature of a flight's (aerial) or a drive's (ground) maps."""
+        own = self.location_temperature_aerial if aerial else self.location_temperature_ground
+        return self.location_temperature if own is None else own
 
     @property
     def uses_view_types(self) -> bool:

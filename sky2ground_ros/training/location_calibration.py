@@ -3,14 +3,16 @@
 A map's spread has the shape of the error, not its size. Its logits are divided by a
 temperature (Guo et al.'s temperature scaling): the one whose read-outs, given the windows'
 priors and over the windows whose peak mass passes the localizer's gate (those it would
-publish), put 68 % of the east / north error components within one published sigma becomes
-the model's ``location_temperature``.
+publish), put 68 % of the east / north error components within one published sigma. Each
+platform gets its own (a drive's 2 m cells and a flight's 8 m ones spread differently: one
+shared temperature left drives at 60 % and flights at 75 %); the pooled one stays the
+model's ``location_temperature``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -54,24 +56,30 @@ class Coverage:
 
 @dataclass(frozen=True)
 class Calibration:
-    """The fitted temperature and the coverage before (temperature 1) and after it."""
+    """The fitted temperatures and the coverage before (temperature 1) and after them."""
 
     temperature: float
+    """Pooled over the platforms."""
+    temperatures: dict[str, float]
+    """Per platform ('drive', 'flight')."""
     before: Coverage
     after: Coverage
+    """Each platform at its own temperature."""
 
     def markdown(self) -> str:
         """A table of coverage per platform, before and after."""
+        own = ", ".join(f"{name} {t:.4g}" for name, t in self.temperatures.items())
         lines = [
-            f"location_temperature = {self.temperature:.4g}",
+            f"location_temperature = {self.temperature:.4g} (pooled); per platform: {own}",
             "",
             "| platform | temperature | windows passing the gate | within 1σ / 2σ |",
             "|---|---:|---:|---:|",
         ]
-        for temperature, coverage in ((1.0, self.before), (self.temperature, self.after)):
+        for coverage, temperatures in ((self.before, None), (self.after, self.temperatures)):
             for name, count in coverage.windows.items():
-                within = f"{100 * coverage.within_1sigma[name]:.0f} % / "
-                within += f"{100 * coverage.within_2sigma[name]:.0f} %"
+                temperature = 1.0 if temperatures is None else temperatures[name]
+                within = f"{100 * coverage.within_1sigma[name]:.1f} % / "
+                within += f"{100 * coverage.within_2sigma[name]:.1f} %"
                 lines.append(f"| {name} | {temperature:.4g} | {count} | {within} |")
         return "\n".join(lines) + "\n"
 
@@ -123,16 +131,52 @@ def coverage(windows: list[CalibrationWindow], temperature: float, min_mass: flo
 
 
 def fit_temperature(windows: list[CalibrationWindow], min_mass: float) -> Calibration:
-    """The grid temperature whose gated 1-sigma coverage is nearest 68 %."""
-    tried = [(t, coverage(windows, float(t), min_mass)) for t in TEMPERATURES]
+    """The sharpest grid temperatures whose gated 1-sigma coverage reaches 68 %, pooled and
+    per platform.
+
+    Sharpest, not nearest: broader maps fail the gate's peak mass, and the few confident
+    windows left can cover 68 % again at a temperature that would refuse most of them.
+    """
+    tried = [(float(t), coverage(windows, float(t), min_mass)) for t in TEMPERATURES]
     usable = [(t, c) for t, c in tried if math.isfinite(c.pooled_1sigma)]
     if not usable:
         raise ValueError("no window passed the gate at any temperature: nothing to calibrate on")
-    temperature, after = min(usable, key=lambda tc: abs(tc[1].pooled_1sigma - ONE_SIGMA))
-    return Calibration(float(temperature), coverage(windows, 1.0, min_mass), after)
+    pooled, _ = _sharpest_covering(usable, lambda c: c.pooled_1sigma)
+    temperatures, after = {}, {}
+    for name in dict.fromkeys(w.platform for w in windows):
+        passing = [(t, c) for t, c in usable if name in c.windows]
+        temperatures[name], after[name] = _sharpest_covering(
+            passing, lambda c, name=name: c.within_1sigma[name]
+        )
+    return Calibration(pooled, temperatures, coverage(windows, 1.0, min_mass), _merged(after))
+
+
+def _sharpest_covering(
+    tried: list[tuple[float, Coverage]], share: Callable[[Coverage], float]
+) -> tuple[float, Coverage]:
+    """The lowest temperature whose coverage ``share`` reaches 68 % (else the best one)."""
+    for temperature, found in tried:  # TEMPERATURES ascend
+        if share(found) >= ONE_SIGMA:
+            return temperature, found
+    return max(tried, key=lambda tc: share(tc[1]))
+
+
+def _merged(by_platform: dict[str, Coverage]) -> Coverage:
+    """One Coverage of each platform's entries at its own temperature."""
+    windows = {name: c.windows[name] for name, c in by_platform.items()}
+    one = {name: c.within_1sigma[name] for name, c in by_platform.items()}
+    two = {name: c.within_2sigma[name] for name, c in by_platform.items()}
+    pooled = sum(one[n] * windows[n] for n in windows) / max(sum(windows.values()), 1)
+    return Coverage(windows, one, two, pooled)
 
 
 def calibrated(model: SkyNet, calibration: Calibration) -> SkyNet:
-    """The model with its config's ``location_temperature`` set to the calibration's."""
-    model.config = replace(model.config, location_temperature=calibration.temperature)
+    """The model with its config's location temperatures set to the calibration's."""
+    own = calibration.temperatures
+    model.config = replace(
+        model.config,
+        location_temperature=calibration.temperature,
+        location_temperature_ground=own.get(PLATFORMS[ViewType.GROUND]),
+        location_temperature_aerial=own.get(PLATFORMS[ViewType.AERIAL]),
+    )
     return model
