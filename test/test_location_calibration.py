@@ -11,8 +11,10 @@ from sky2ground_ros.model.configs import SkyNetConfig
 from sky2ground_ros.model.location_head import LocationPrior
 from sky2ground_ros.training.location_calibration import (
     CalibrationWindow,
+    Coverage,
     calibrated,
     fit_temperature,
+    sharpest_covering,
 )
 
 CELLS, CELL_M = 40, 2.0
@@ -68,6 +70,20 @@ def test_each_platform_gets_the_temperature_of_its_own_errors() -> None:
     assert shared.location_temperature_for(aerial=False) == 0.7
     with pytest.raises(ValueError, match="temperatures must be > 0"):
         get_config("tiny", location_head=True, location_temperature_ground=0.0)
+
+
+def test_the_sharpest_temperature_reaching_68_percent_wins_over_a_nearer_broad_one() -> None:
+    """Broad maps fail the gate; the confident few left can cover 68 % again (drives got
+    T = 7 that way): the lowest temperature that reaches 68 % is the calibration."""
+
+    def at(share: float, windows: int) -> Coverage:
+        return Coverage({"drive": windows}, {"drive": share}, {"drive": 0.9}, share)
+
+    tried = [(0.5, at(0.60, 95)), (1.0, at(0.695, 95)), (3.0, at(0.66, 70)), (7.0, at(0.68, 56))]
+    temperature, found = sharpest_covering(tried, lambda c: c.pooled_1sigma)
+    assert (temperature, found.windows["drive"]) == (1.0, 95)
+    short = [(t, c) for t, c in tried if c.pooled_1sigma < 0.683]
+    assert sharpest_covering(short, lambda c: c.pooled_1sigma)[0] == 7.0  # none reach: best
 
 
 def test_nothing_to_calibrate_on_is_an_error() -> None:

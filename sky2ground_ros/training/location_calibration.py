@@ -141,17 +141,17 @@ def fit_temperature(windows: list[CalibrationWindow], min_mass: float) -> Calibr
     usable = [(t, c) for t, c in tried if math.isfinite(c.pooled_1sigma)]
     if not usable:
         raise ValueError("no window passed the gate at any temperature: nothing to calibrate on")
-    pooled, _ = _sharpest_covering(usable, lambda c: c.pooled_1sigma)
+    pooled, _ = sharpest_covering(usable, lambda c: c.pooled_1sigma)
     temperatures, after = {}, {}
     for name in dict.fromkeys(w.platform for w in windows):
         passing = [(t, c) for t, c in usable if name in c.windows]
-        temperatures[name], after[name] = _sharpest_covering(
+        temperatures[name], after[name] = sharpest_covering(
             passing, lambda c, name=name: c.within_1sigma[name]
         )
     return Calibration(pooled, temperatures, coverage(windows, 1.0, min_mass), _merged(after))
 
 
-def _sharpest_covering(
+def sharpest_covering(
     tried: list[tuple[float, Coverage]], share: Callable[[Coverage], float]
 ) -> tuple[float, Coverage]:
     """The lowest temperature whose coverage ``share`` reaches 68 % (else the best one)."""
