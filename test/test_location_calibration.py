@@ -16,6 +16,7 @@ from sky2ground_ros.training.location_calibration import (
     fit_temperature,
     sharpest_covering,
 )
+from sky2ground_ros.views import ViewType
 
 CELLS, CELL_M = 40, 2.0
 
@@ -64,10 +65,10 @@ def test_each_platform_gets_the_temperature_of_its_own_errors() -> None:
     model = calibrated(SkyNet(get_config("tiny", location_head=True)), calibration)
     config = SkyNetConfig.from_json(model.config.to_json())  # as the weight file keeps it
     assert config.location_temperature == calibration.temperature
-    assert config.location_temperature_for(aerial=True) == own["flight"]
-    assert config.location_temperature_for(aerial=False) == own["drive"]
+    assert config.location_temperature_for(ViewType.AERIAL) == own["flight"]
+    assert config.location_temperature_for(ViewType.GROUND) == own["drive"]
     shared = get_config("tiny", location_head=True, location_temperature=0.7)
-    assert shared.location_temperature_for(aerial=False) == 0.7
+    assert shared.location_temperature_for(ViewType.GROUND) == 0.7
     with pytest.raises(ValueError, match="temperatures must be > 0"):
         get_config("tiny", location_head=True, location_temperature_ground=0.0)
 

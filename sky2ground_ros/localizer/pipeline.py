@@ -505,9 +505,11 @@ class Localizer:
             raise RejectedWindowError("model", "the model gave no location maps")
         newest = request.frames[-1]
         first = prepared.num_cameras - len(newest.camera_names)
-        aerial = window.view_type == ViewType.AERIAL
-        config = self.model.config if self.model is not None else None
-        temperature = config.location_temperature_for(aerial) if config is not None else 1.0
+        temperature = (
+            1.0
+            if self.model is None
+            else self.model.config.location_temperature_for(window.view_type)
+        )
         sigma = request.prior.sigma_m or self.config.unknown_prior_sigma_m
         tracked = self._smoother.predict(request.stamp, newest.odom)
         estimates, masses, shared = [], [], []

@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sky2ground_ros.views import ViewType
+
 
 @dataclass(frozen=True)
 class SkyNetConfig:
@@ -87,8 +89,9 @@ class SkyNetConfig:
                 "the location head needs msa or sat_stream (it tells satellite frames)"
             )
 
-    def location_temperature_for(self, aerial: bool) -> float:
+    def location_temperature_for(self, view_type: ViewType) -> float:
         """The temperature of a flight's (aerial) or a drive's (ground) maps."""
+        aerial = view_type == ViewType.AERIAL
         own = self.location_temperature_aerial if aerial else self.location_temperature_ground
         return self.location_temperature if own is None else own
 
